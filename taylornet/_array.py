@@ -1,0 +1,39 @@
+"""Array-API plumbing shared by the rules: one code path for NumPy and torch.
+
+The rules call :func:`namespace` on their array arguments and then use only
+the array API standard (``xp.sqrt``, ``xp.linalg.vecdot``, ...), so a NumPy
+array in gives a NumPy array out and a CUDA tensor in gives a CUDA tensor out.
+"""
+
+from __future__ import annotations
+
+from array_api_compat import array_namespace
+
+
+def namespace(*arrays):
+    """The array namespace (``numpy`` or ``torch`` compatible) of ``arrays``.
+
+    Python scalars and ``None`` are ignored, so ``namespace(x, lr)`` works.
+    """
+    arrays = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex))]
+    if not arrays:
+        raise TypeError("expected at least one NumPy array or torch tensor")
+    return array_namespace(*arrays)
+
+
+def dot(xp, a, b):
+    """Inner product ``a . b`` of two 1-D arrays."""
+    return xp.sum(a * b)
+
+
+def norm(xp, a):
+    """Euclidean norm ``||a||_2`` of a 1-D array."""
+    return xp.linalg.vector_norm(a)
+
+
+def check_same_shape(**arrays):
+    """Raise ``ValueError`` naming the culprits when the arrays' shapes differ."""
+    shapes = {name: tuple(a.shape) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        described = ", ".join(f"{name}{shape}" for name, shape in shapes.items())
+        raise ValueError(f"shape mismatch: {described}")
