@@ -1,0 +1,650 @@
+"""Grading helpers for the nbgrader exercises in ``exercises/source``.
+
+The exercises import this module in a locked cell that runs *before* any
+student code, and their test cells use it in three ways.
+
+**Comparisons a student cannot switch off.**
+:func:`assert_close`, :func:`expect_close` and :func:`check_against_reference`
+never look anything up on the ``numpy`` module when they run. Every NumPy
+function they need (ufuncs such as ``np.subtract`` and ``np.less_equal``,
+``np.asarray``, ``np.errstate``) is bound to a private name when this module is
+first imported, and the rest is done with ``ndarray`` methods, which cannot be
+reassigned. A solution cell that runs ``np.allclose = lambda *a, **k: True``
+or replaces ``np.testing.assert_allclose`` with a no-op changes nothing here.
+Failures raise ``AssertionError`` with the expected and the actual values, the
+worst entry and the tolerance, and in hidden tests the case and a hint.
+
+**A tripwire against calling the reference.**
+The contract says that a student function which merely calls the ``taylornet``
+reference scores nothing. Inside ``with reference_tripwire():``
+
+* the ``__code__`` of every function defined in ``taylornet.rules`` and
+  ``taylornet.curvature`` (public or private) is swapped for a tripwire that
+  records the call and raises :class:`ReferenceCallError`. Because the function
+  *objects* are patched in place, every route to them trips: the module
+  attribute, ``from taylornet.rules import adam_step as a``, ``getattr``,
+  ``functools.partial``, a solver in ``taylornet`` that calls the rule, ...
+* a profile hook (``sys.setprofile``) records any frame that runs an original
+  reference code object (a copy built with ``types.FunctionType(f.__code__,
+  ...)`` before the swap), or a code object with the same bytecode, names and
+  constants as a public reference (its source pasted and ``exec``-ed);
+* the :func:`reference` accessors of this module refuse to run.
+
+A call is recorded even when the student code catches the exception, and the
+context manager raises :class:`ReferenceCallError` on exit. Everything is
+restored in ``finally`` blocks. The grader never calls the public functions:
+at import it keeps private copies (``types.FunctionType(f.__code__,
+f.__globals__, ...)``) of every reference and evaluates those, *outside* the
+tripwire, through :func:`reference`.
+
+**One-call hidden tests.**
+``check_against_reference(student_fn, "adam_step", cases, outputs=...)`` runs
+the student function and the reference on every :class:`Case`, on separate
+copies of the inputs, and checks that the student function
+
+* is not the reference itself or a copy of its code,
+* does not call the reference (it runs inside the tripwire),
+* does not modify any of its array arguments,
+* returns the right structure (a tuple of the right length, NumPy arrays of
+  the right shape), and
+* matches the reference to ``rtol = 1e-9`` (plus an absolute tolerance of
+  ``1e-12`` times the largest magnitude of the expected array).
+
+Warnings raised by the student code are silenced while it runs (nbgrader gives
+zero points to a test cell that writes anything to stderr): the values are
+judged, not the warnings.
+
+Limits. A notebook runs student code in the grader's process, so a determined
+student can defeat any in-process check (by patching this module, for
+instance). These helpers stop the accidental and the casual: a reassigned
+``np.allclose``, a solution that calls, aliases or copies the reference.
+
+Importing this module is cheap: NumPy and ``taylornet.rules`` only, no torch.
+``taylornet.curvature`` is registered the first time a tripwire or a reference
+needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+import sys
+import types
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_ATOL_SCALE",
+    "DEFAULT_RTOL",
+    "Case",
+    "ReferenceCallError",
+    "assert_close",
+    "assert_not_reference",
+    "case",
+    "check_against_reference",
+    "expect_close",
+    "expect_tuple",
+    "inputs_unchanged",
+    "reference",
+    "reference_tripwire",
+]
+
+#: Relative tolerance of every comparison.
+DEFAULT_RTOL = 1e-9
+#: Absolute tolerance, as a multiple of the largest magnitude of the expected array.
+DEFAULT_ATOL_SCALE = 1e-12
+
+#: Packages whose functions are references (CONTRACT.md).
+GUARDED_PACKAGES = ("taylornet.rules", "taylornet.curvature")
+
+# --------------------------------------------------------------------------
+# Private references, captured at import (before any student code runs).
+# --------------------------------------------------------------------------
+_asarray = np.asarray
+_ndarray = np.ndarray
+_float64 = np.float64
+_subtract = np.subtract
+_add = np.add
+_multiply = np.multiply
+_absolute = np.absolute
+_less_equal = np.less_equal
+_equal = np.equal
+_isnan = np.isnan
+_isfinite = np.isfinite
+_logical_or = np.logical_or
+_logical_and = np.logical_and
+_logical_not = np.logical_not
+_where = np.where
+_unravel_index = np.unravel_index
+_errstate = np.errstate
+_array2string = np.array2string
+_catch_warnings = warnings.catch_warnings
+_simplefilter = warnings.simplefilter
+_getprofile = sys.getprofile
+_setprofile = sys.setprofile
+_FunctionType = types.FunctionType
+_INF = float("inf")
+_CodeType = types.CodeType
+
+
+class ReferenceCallError(AssertionError):
+    """A student function called (or copied) the ``taylornet`` reference."""
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence Python warnings and NumPy floating-point warnings."""
+    with _catch_warnings():
+        _simplefilter("ignore")
+        with _errstate(all="ignore"):
+            yield
+
+
+# --------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------
+def _format_array(a: Any) -> str:
+    try:
+        arr = _asarray(a)
+        if arr.ndim == 0:
+            return repr(arr.item())
+        return _array2string(arr, precision=12, separator=", ", threshold=24)
+    except Exception:  # noqa: BLE001 - only used to build a message
+        return repr(a)
+
+
+def _as_float_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or an ``AssertionError`` that says why not."""
+    if value is None:
+        raise AssertionError(f"{name} is None: did the function forget to `return` its result?")
+    try:
+        with _quiet():
+            arr = _asarray(value, dtype=_float64)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(
+            f"{name} could not be read as an array of numbers "
+            f"(got a {type(value).__name__}: {exc})"
+        ) from None
+    return arr
+
+
+def _mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float | None):
+    """``None`` when close, else ``(n_bad, index, error, tolerance)`` of the worst entry."""
+    with _errstate(all="ignore"):
+        abs_expected = _absolute(expected)
+        finite = _isfinite(abs_expected)
+        scale = float(abs_expected[finite].max()) if finite.any() else 0.0
+        if atol is None:
+            atol = DEFAULT_ATOL_SCALE * scale
+        error = _absolute(_subtract(actual, expected))
+        tolerance = _add(atol, _multiply(rtol, abs_expected))
+        ok = _logical_or(_less_equal(error, tolerance), _equal(actual, expected))
+        ok = _logical_or(ok, _logical_and(_isnan(actual), _isnan(expected)))
+        bad = _logical_not(ok)
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            return None
+        # rank the bad entries by error, NaN/inf errors first
+        ranking = _where(bad, _where(_isnan(error), _INF, error), -1.0)
+        flat = int(ranking.argmax())
+    index = _unravel_index(flat, actual.shape) if actual.ndim else ()
+    return n_bad, tuple(int(i) for i in index), float(error[index]), float(tolerance[index])
+
+
+def assert_close(actual, expected, *, name="result", rtol=DEFAULT_RTOL, atol=None, context=""):
+    """Assert that ``actual`` equals ``expected`` entrywise within tolerance.
+
+    ``|actual - expected| <= atol + rtol*|expected|`` for every entry, where
+    ``atol`` defaults to ``DEFAULT_ATOL_SCALE * max|expected|`` (so tiny arrays
+    are compared relatively, not swamped by a fixed absolute tolerance).
+    Shapes must agree exactly; NaN matches only NaN. The ``AssertionError``
+    shows both arrays, the worst entry and ``context``.
+    """
+    exp = _asarray(expected, dtype=_float64)
+    act = _as_float_array(actual, name)
+    suffix = f"\n  ({context})" if context else ""
+    if act.shape != exp.shape:
+        raise AssertionError(
+            f"{name} has shape {act.shape}, expected shape {exp.shape}\n"
+            f"  expected: {_format_array(exp)}\n  got:      {_format_array(act)}{suffix}"
+        )
+    found = _mismatch(act, exp, rtol, atol)
+    if found is None:
+        return
+    n_bad, index, error, tolerance = found
+    where = f"entry {list(index)}" if index else "the value"
+    raise AssertionError(
+        f"{name} is wrong in {n_bad} of {exp.size} entries\n"
+        f"  expected: {_format_array(exp)}\n"
+        f"  got:      {_format_array(act)}\n"
+        f"  worst, {where}: expected {float(exp[index])!r}, got {float(act[index])!r} "
+        f"(|error| = {error:.3g} > tolerance {tolerance:.3g}){suffix}"
+    )
+
+
+def expect_close(label, got, expected, *, rtol=DEFAULT_RTOL, atol=None):
+    """Visible-test check: print a line when ``got`` matches, else fail helpfully."""
+    assert_close(got, expected, name=label, rtol=rtol, atol=atol)
+    print(f"ok: {label} = {_format_array(got)}")
+
+
+def expect_tuple(result, n, name):
+    """Unpack ``result`` into ``n`` values, failing with a message instead of a ``ValueError``."""
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        what = f"a {type(result).__name__}"
+        if isinstance(result, (tuple, list)):
+            what += f" of length {len(result)}"
+        raise AssertionError(f"{name} should return a tuple of {n} arrays, got {what}")
+    return tuple(result)
+
+
+def _snapshot(value):
+    return value.copy() if isinstance(value, _ndarray) else value
+
+
+def _unchanged(before, after) -> bool:
+    if isinstance(before, _ndarray):
+        if not isinstance(after, _ndarray) or before.shape != after.shape:
+            return False
+        with _errstate(all="ignore"):
+            same = _logical_or(_equal(before, after), _logical_and(_isnan(before), _isnan(after)))
+        return bool(same.all())
+    return True
+
+
+@contextlib.contextmanager
+def inputs_unchanged(**arrays):
+    """Fail if the code in the ``with`` block modifies any of the named arrays in place.
+
+    >>> with inputs_unchanged(x=x, g=g):
+    ...     x_new = gd_step(x, g, 0.1)
+    """
+    before = {name: _snapshot(a) for name, a in arrays.items()}
+    yield
+    for name, a in arrays.items():
+        if not _unchanged(before[name], a):
+            raise AssertionError(
+                f"the argument `{name}` was modified in place: "
+                f"it was {_format_array(before[name])}, now it is {_format_array(a)}. "
+                "An update rule must build new arrays (x_new = x - lr * g), "
+                "not update its inputs (x -= lr * g)."
+            )
+
+
+# --------------------------------------------------------------------------
+# References and the tripwire
+# --------------------------------------------------------------------------
+class _Guarded(NamedTuple):
+    qualname: str
+    function: types.FunctionType
+    code: types.CodeType
+    defaults: tuple | None
+    kwdefaults: dict | None
+    private: types.FunctionType
+    public: bool
+
+
+def _code_key(code):
+    """What survives copying a function's source: bytecode, names, constants."""
+    consts = tuple(c for c in code.co_consts if not isinstance(c, _CodeType))
+    try:
+        key = (code.co_code, code.co_names, code.co_varnames, code.co_argcount, consts)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+_REGISTRY: dict[int, _Guarded] = {}  # id(function) -> entry
+_BY_NAME: dict[str, _Guarded] = {}  # "adam_step" and "taylornet.rules.adam_step" -> entry
+_ORIGINAL_CODE_IDS: dict[int, _Guarded] = {}  # id(original __code__) -> entry
+_PUBLIC_KEYS: dict[tuple, _Guarded] = {}  # _code_key of public references -> entry
+_UNGUARDED: list[str] = []  # functions whose code cannot be swapped (closures)
+
+
+def _private_copy(f):
+    g = _FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    g.__kwdefaults__ = dict(f.__kwdefaults__) if f.__kwdefaults__ else None
+    g.__doc__ = f.__doc__
+    g.__qualname__ = f.__qualname__
+    g.__module__ = f.__module__
+    return g
+
+
+def _register_package(package_name: str) -> None:
+    """Register every function defined in ``package_name`` and its loaded submodules."""
+    package = importlib.import_module(package_name)
+    exported = set(getattr(package, "__all__", ()))
+    prefix = package_name + "."
+    modules = [m for n, m in list(sys.modules.items()) if n == package_name or n.startswith(prefix)]
+    for module in modules:
+        for attr, f in list(vars(module).items()):
+            if not isinstance(f, _FunctionType) or f.__module__ != module.__name__:
+                continue
+            if id(f) in _REGISTRY:
+                continue
+            public = attr in exported
+            entry = _Guarded(
+                qualname=f"{package_name}.{attr}" if public else f"{module.__name__}.{attr}",
+                function=f,
+                code=f.__code__,
+                defaults=f.__defaults__,
+                kwdefaults=f.__kwdefaults__,
+                private=_private_copy(f),
+                public=public,
+            )
+            _REGISTRY[id(f)] = entry
+            _ORIGINAL_CODE_IDS[id(f.__code__)] = entry
+            _BY_NAME.setdefault(f"{module.__name__}.{attr}", entry)
+            if public:
+                _BY_NAME.setdefault(attr, entry)
+                _BY_NAME[f"{package_name}.{attr}"] = entry
+                key = _code_key(f.__code__) if f.__closure__ is None else None
+                if key is not None:
+                    _PUBLIC_KEYS.setdefault(key, entry)
+
+
+def _register_all() -> None:
+    for name in GUARDED_PACKAGES:
+        try:
+            _register_package(name)
+        except ImportError:  # a package still being written: nothing to guard
+            pass
+
+
+def _lookup(name: str) -> _Guarded:
+    if name not in _BY_NAME:
+        _register_all()
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no taylornet reference called {name!r}") from None
+
+
+class _TripwireState:
+    def __init__(self):
+        self.active = False
+        self.hits: list[str] = []
+        self.code_verdicts: dict = {}  # id(code) -> (code, entry or None): the profiler's memo
+        self.tripwire_codes: dict = {}  # id(tripwire code) -> entry
+
+
+_STATE = _TripwireState()
+
+
+def _record(entry_name: str, how: str) -> None:
+    _STATE.hits.append(f"{entry_name} ({how})")
+
+
+def _hit_message(extra: str = "") -> str:
+    names = ", ".join(dict.fromkeys(_STATE.hits))
+    return (
+        f"the code under test used the taylornet reference: {names}. "
+        "Write the update yourself with NumPy; a solution that calls, aliases or "
+        f"copies the reference scores nothing.{extra}"
+    )
+
+
+def _tripwire_template(*args, **kwargs):
+    # Runs with the *reference module's* globals, so it imports what it needs.
+    import taylornet.grading
+
+    return taylornet.grading._tripwire_hit()
+
+
+def _tripwire_hit():
+    code = sys._getframe(1).f_code
+    entry = _STATE.tripwire_codes.get(id(code))
+    name = entry.qualname if entry is not None else code.co_name
+    _record(name, "called")
+    raise ReferenceCallError(_hit_message())
+
+
+def _profiler(previous):
+    def profile(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            memo = _STATE.code_verdicts.get(id(code))
+            if memo is None or memo[0] is not code:
+                entry = _ORIGINAL_CODE_IDS.get(id(code))
+                if entry is None or entry.code is not code:
+                    key = _code_key(code)
+                    entry = _PUBLIC_KEYS.get(key) if key is not None else None
+                memo = (code, entry)
+                _STATE.code_verdicts[id(code)] = memo
+            if memo[1] is not None:
+                _record(memo[1].qualname, "copied code ran")
+        if previous is not None:  # chain to a profiler that was already there
+            try:
+                previous(frame, event, arg)
+            except Exception:  # noqa: BLE001 - a foreign profiler must not fail the grading
+                pass
+
+    return profile
+
+
+def _swap_in() -> list:
+    swapped = []
+    template = _tripwire_template.__code__
+    for entry in _REGISTRY.values():
+        f = entry.function
+        if f.__closure__ is not None:
+            if entry.qualname not in _UNGUARDED:
+                _UNGUARDED.append(entry.qualname)
+            continue
+        replace = {"co_name": f.__name__}
+        if sys.version_info >= (3, 11):
+            replace["co_qualname"] = f.__qualname__
+        trip = template.replace(**replace)
+        _STATE.tripwire_codes[id(trip)] = entry
+        swapped.append((entry, trip))
+        f.__code__ = trip
+        f.__defaults__ = None
+        f.__kwdefaults__ = None
+    return swapped
+
+
+def _swap_out(swapped: list) -> None:
+    for entry, trip in swapped:
+        f = entry.function
+        f.__code__ = entry.code
+        f.__defaults__ = entry.defaults
+        f.__kwdefaults__ = entry.kwdefaults
+        _STATE.tripwire_codes.pop(id(trip), None)
+
+
+class reference_tripwire:  # noqa: N801 - used as a context manager, reads like one
+    """Context manager: any use of a ``taylornet`` reference inside it fails.
+
+    On entry, swaps the ``__code__`` of every function of ``taylornet.rules``
+    and ``taylornet.curvature`` for a tripwire and installs a profile hook that
+    spots copies of the references' code; on exit restores both and raises
+    :class:`ReferenceCallError` if any reference was used, even if the code
+    under test caught the error. Re-entrant (inner blocks do nothing).
+    Evaluate the references (:func:`reference`) *outside* the block.
+    """
+
+    def __enter__(self):
+        self._outer = not _STATE.active
+        if not self._outer:
+            return self
+        _register_all()
+        _STATE.hits = []
+        _STATE.active = True
+        self._swapped = []
+        self._previous = _getprofile()
+        try:
+            self._swapped = _swap_in()
+            self._hook = _profiler(self._previous)
+            _setprofile(self._hook)
+        except BaseException:
+            _swap_out(self._swapped)
+            _STATE.active = False
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self._outer:
+            return False
+        tampered = _getprofile() is not self._hook
+        _setprofile(self._previous)
+        _swap_out(self._swapped)
+        _STATE.active = False
+        if tampered:
+            _record("the grading profile hook", "replaced by the code under test")
+        if _STATE.hits and not isinstance(exc, ReferenceCallError):
+            raise ReferenceCallError(_hit_message()) from exc
+        return False
+
+
+def reference(name: str):
+    """The ``taylornet`` reference called ``name`` (``"adam_step"``), as a private copy.
+
+    The copy is made when this module is imported, so reassigning
+    ``taylornet.rules.adam_step`` later does not change it. It refuses to run
+    inside :class:`reference_tripwire`.
+    """
+    entry = _lookup(name)
+    private = entry.private
+
+    @functools.wraps(private, assigned=("__name__", "__qualname__", "__doc__"))
+    def call(*args, **kwargs):
+        if _STATE.active:
+            _record(entry.qualname, "reference() called under the tripwire")
+            raise ReferenceCallError(_hit_message())
+        return private(*args, **kwargs)
+
+    call.__signature__ = inspect.signature(private)
+    return call
+
+
+def assert_not_reference(student_fn, name: str) -> None:
+    """Fail if ``student_fn`` is the reference ``name`` or a copy of its code."""
+    entry = _lookup(name)
+    fn = student_fn
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    same = fn is entry.function or code is entry.code
+    if not same and isinstance(code, _CodeType):
+        key = _code_key(code)
+        same = key is not None and key == _code_key(entry.code)
+    if same:
+        raise ReferenceCallError(
+            f"this `{name}` is taylornet's reference {entry.qualname} (or a copy of its code). "
+            "Write the update yourself with NumPy; the reference scores nothing."
+        )
+
+
+# --------------------------------------------------------------------------
+# Hidden tests
+# --------------------------------------------------------------------------
+class Case(NamedTuple):
+    """One input of a hidden test: a label, the arguments, and a hint shown on failure."""
+
+    label: str
+    args: tuple
+    kwargs: dict
+    hint: str = ""
+
+
+def case(label: str, args: tuple, kwargs: dict | None = None, *, hint: str = "") -> Case:
+    """Build a :class:`Case`: ``case("first step", (x, v, g, 0.1, 0.9), hint="...")``."""
+    return Case(label, tuple(args), dict(kwargs or {}), hint)
+
+
+def _copies(values):
+    if isinstance(values, dict):
+        return {k: _snapshot(v) for k, v in values.items()}
+    return tuple(_snapshot(v) for v in values)
+
+
+def _argument_names(fn, n_args: int) -> list[str]:
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i}" for i in range(n_args)]
+
+
+def check_against_reference(
+    student_fn, name, cases, *, outputs=None, rtol=DEFAULT_RTOL, atol=None
+):
+    """Hidden test: ``student_fn`` must behave like the reference ``name`` on every case.
+
+    ``outputs`` names the returned values in messages (``("x_new", "v_new")``).
+    See the module docstring for what is checked. Raises ``AssertionError`` at
+    the first case that fails, naming the case and its hint.
+    """
+    if not callable(student_fn):
+        raise AssertionError(f"`{name}` is not a function (got a {type(student_fn).__name__})")
+    assert_not_reference(student_fn, name)
+    ref = reference(name)
+    for c in cases:
+        context = f"case: {c.label}" + (f"; hint: {c.hint}" if c.hint else "")
+        with _quiet():
+            expected = ref(*_copies(c.args), **_copies(c.kwargs))
+        args, kwargs = _copies(c.args), _copies(c.kwargs)
+        try:
+            with reference_tripwire(), _quiet():
+                got = student_fn(*args, **kwargs)
+        except ReferenceCallError:
+            raise
+        except NotImplementedError:
+            raise AssertionError(f"`{name}` is not implemented yet") from None
+        except Exception as exc:
+            raise AssertionError(
+                f"`{name}` raised {type(exc).__name__}: {exc}\n  ({context})"
+            ) from exc
+
+        names = _argument_names(ref, len(args))
+        for arg_name, before, after in zip(names, c.args, args, strict=True):
+            if not _unchanged(before, after):
+                raise AssertionError(
+                    f"`{name}` modified its argument `{arg_name}` in place. Compute new arrays "
+                    f"({arg_name}_new = ...) instead of updating `{arg_name}` with -=, +=, *= "
+                    f"or slice assignment.\n  ({context})"
+                )
+        for key, before in c.kwargs.items():
+            if not _unchanged(before, kwargs[key]):
+                raise AssertionError(
+                    f"`{name}` modified its argument `{key}` in place.\n  ({context})"
+                )
+
+        if isinstance(expected, tuple):
+            n = len(expected)
+            labels = list(outputs) if outputs else [f"output {i}" for i in range(n)]
+            if not isinstance(got, (tuple, list)) or len(got) != n:
+                what = type(got).__name__
+                if isinstance(got, (tuple, list)):
+                    what += f" of length {len(got)}"
+                raise AssertionError(
+                    f"`{name}` should return a tuple ({', '.join(labels)}), got a {what}"
+                    f"\n  ({context})"
+                )
+            pairs = list(zip(labels, got, expected, strict=True))
+        else:
+            label = outputs[0] if outputs else "result"
+            pairs = [(label, got, expected)]
+
+        for label, value, want in pairs:
+            if value is None:
+                raise AssertionError(
+                    f"`{name}`: {label} is None: did the function forget to `return` it?"
+                    f"\n  ({context})"
+                )
+            if isinstance(want, _ndarray) and not isinstance(value, _ndarray):
+                raise AssertionError(
+                    f"`{name}`: {label} should be a NumPy array, got a {type(value).__name__}"
+                    f"\n  ({context})"
+                )
+            assert_close(value, want, name=f"{name}: {label}", rtol=rtol, atol=atol,
+                         context=context)
+
+
+# Register the rules now, while the student has not run anything yet.
+_register_package("taylornet.rules")
