@@ -31,8 +31,9 @@ def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
     ``t >= 1`` is *this* step's count: the bias correction undoes the
     initialisation ``m_0 = v_0 = 0`` after exactly ``t`` averages. Correcting
-    with the total number of iterations instead (a bug in circulation) leaves
-    the first steps too small by a factor up to ``1/(1-beta1)``.
+    with the total number of iterations ``T`` instead (a bug in circulation)
+    scales step ``t`` by ``(1-beta1**t)/(1-beta1**T) * sqrt((1-beta2**T)/(1-beta2**t))``:
+    about 2.5 times too large at ``t = 1`` for the default betas and ``T = 1000``.
     Returns ``(x_new, m_new, v_new)``.
     """
     check_same_shape(x=x, m=m, v=v, g=g)
