@@ -1,8 +1,9 @@
 """taylornet: the companion package of the book *Optimization for neural networks*.
 
-Importing :mod:`taylornet` is cheap: NumPy and the array-API shim only. torch is
-imported by the modules that need it (autodiff, optim, the torch back end of
-``minimize``), so graded exercises load quickly.
+Importing :mod:`taylornet` is cheap: NumPy and the array-API shim only. The
+solver driver is loaded on first use, and torch only by the modules that need
+it (autodiff, optim, autograd derivatives in ``minimize``), so graded
+exercises load quickly.
 """
 
 from . import rules
@@ -10,4 +11,12 @@ from .errors import LineSearchError
 
 __version__ = "0.1.0"
 
-__all__ = ["LineSearchError", "rules", "__version__"]
+__all__ = ["LineSearchError", "OptimizeResult", "minimize", "rules", "__version__"]
+
+
+def __getattr__(name):
+    if name in ("minimize", "OptimizeResult"):
+        from . import solvers
+
+        return getattr(solvers, name)
+    raise AttributeError(f"module 'taylornet' has no attribute {name!r}")

@@ -37,3 +37,9 @@ def check_same_shape(**arrays):
     if len(set(shapes.values())) > 1:
         described = ", ".join(f"{name}{shape}" for name, shape in shapes.items())
         raise ValueError(f"shape mismatch: {described}")
+
+
+def eye_like(xp, x, n=None):
+    """The ``n x n`` identity with ``x``'s dtype and device (``n`` defaults to ``len(x)``)."""
+    n = x.shape[0] if n is None else n
+    return xp.eye(n, dtype=x.dtype, device=getattr(x, "device", None))

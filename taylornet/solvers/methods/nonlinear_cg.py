@@ -1,0 +1,49 @@
+"""Nonlinear conjugate gradients (N&W section 5.2, Alg. 5.4 with the beta variants).
+
+``p_{k+1} = -g_{k+1} + beta_{k+1} p_k`` with ``beta`` from
+:func:`taylornet.rules.cg_beta` (``"pr+"`` by default, eq. 5.45). Strong Wolfe
+with ``c2 = 0.1``: Fletcher-Reeves needs ``c2 < 1/2`` to guarantee descent
+(N&W Lemma 5.6); a direction that is not a descent direction is replaced by
+``-g`` (restart).
+"""
+
+from __future__ import annotations
+
+from ... import rules
+from ..._array import dot, namespace, norm
+from .base import LineSearchMethod
+
+
+class NonlinearCG(LineSearchMethod):
+    search = "wolfe"
+    c2 = 0.1
+
+    def __init__(self, obj, x0, beta="pr+", **options):
+        super().__init__(obj, x0, **options)
+        self.kind = beta
+        rules.cg_beta(x0 * 0 + 1, x0 * 0 + 1, x0 * 0 + 1, kind=beta)  # validate the kind early
+        self.xp = namespace(x0)
+        self.reset()
+
+    def reset(self):
+        self.g_old = self.p_old = None
+        self.last_slope_step = None
+
+    def direction(self, x, f, g):
+        p = -g
+        if self.p_old is not None:
+            p = -g + rules.cg_beta(g, self.g_old, self.p_old, kind=self.kind) * self.p_old
+            if float(dot(self.xp, g, p)) >= 0:  # not a descent direction: restart
+                p = -g
+        self._g, self._p = g, p
+        return p
+
+    def initial_step(self, k, g, p):
+        # N&W eq. (3.60): alpha_0 = alpha_{k-1} g_{k-1}^T p_{k-1} / g_k^T p_k.
+        if self.last_slope_step is None:
+            return min(1.0, 1.0 / float(norm(self.xp, g)))
+        return min(1.0, self.last_slope_step / float(dot(self.xp, g, p)))
+
+    def update(self, s, y, g_new):
+        self.last_slope_step = float(dot(self.xp, self._g, s))
+        self.g_old, self.p_old = self._g, self._p
