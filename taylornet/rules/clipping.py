@@ -22,5 +22,6 @@ def clip_grad_norm(g, max_norm):
         return g * 0
     # max_norm / max(||g||, max_norm) is 1 inside the ball and tau/||g|| outside;
     # it never divides by zero and needs no host-device synchronisation.
-    scale = max_norm / xp.maximum(g_norm, xp.asarray(max_norm, dtype=g_norm.dtype, device=g_norm.device if hasattr(g_norm, "device") else None))
+    tau = xp.asarray(max_norm, dtype=g_norm.dtype, device=getattr(g_norm, "device", None))
+    scale = max_norm / xp.maximum(g_norm, tau)
     return g * scale
