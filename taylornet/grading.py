@@ -18,12 +18,14 @@ worst entry and the tolerance, and in hidden tests the case and a hint.
 The contract says that a student function which merely calls the ``taylornet``
 reference scores nothing. Inside ``with reference_tripwire():``
 
-* the ``__code__`` of every function defined in ``taylornet.rules`` and
-  ``taylornet.curvature`` (public or private) is swapped for a tripwire that
-  records the call and raises :class:`ReferenceCallError`. Because the function
-  *objects* are patched in place, every route to them trips: the module
-  attribute, ``from taylornet.rules import adam_step as a``, ``getattr``,
-  ``functools.partial``, a solver in ``taylornet`` that calls the rule, ...
+* the ``__code__`` of every function defined in ``taylornet.rules``,
+  ``taylornet.curvature`` and ``taylornet.grading_refs`` (the references of
+  the exercises outside the contract), public or private, is swapped for a
+  tripwire that records the call and raises :class:`ReferenceCallError`.
+  Because the function *objects* are patched in place, every route to them
+  trips: the module attribute, ``from taylornet.rules import adam_step as a``,
+  ``getattr``, ``functools.partial``, a solver in ``taylornet`` that calls the
+  rule, ...
 * a profile hook (``sys.setprofile``) records any frame that runs an original
   reference code object (a copy built with ``types.FunctionType(f.__code__,
   ...)`` before the swap), or a code object with the same bytecode, names and
@@ -50,6 +52,17 @@ copies of the inputs, and checks that the student function
 * matches the reference to ``rtol = 1e-9`` (plus an absolute tolerance of
   ``1e-12`` times the largest magnitude of the expected array).
 
+Returned strings and bools must match exactly (a ``str``, a ``bool``).
+
+**Other hidden and visible tests.**
+:func:`check_raises` demands the reference's exception (``ValueError`` for an
+ascent direction, ``LineSearchError`` after ``max_iter`` reductions) under the
+same guards; :func:`run_student` calls the student function under those guards
+and returns its result, for tests of properties (a secant condition, an
+eigenvector up to sign). Visible tests use :func:`expect_close`,
+:func:`expect_equal`, :func:`expect_tuple`, :func:`expect_raises` and
+:func:`inputs_unchanged`, which print an ``ok:`` line or fail with a message.
+
 Warnings raised by the student code are silenced while it runs (nbgrader gives
 zero points to a test cell that writes anything to stderr): the values are
 judged, not the warnings.
@@ -60,8 +73,8 @@ instance). These helpers stop the accidental and the casual: a reassigned
 ``np.allclose``, a solution that calls, aliases or copies the reference.
 
 Importing this module is cheap: NumPy and ``taylornet.rules`` only, no torch.
-``taylornet.curvature`` is registered the first time a tripwire or a reference
-needs it.
+``taylornet.curvature`` and ``taylornet.grading_refs`` are registered the first
+time a tripwire or a reference needs it.
 """
 
 from __future__ import annotations
@@ -86,11 +99,15 @@ __all__ = [
     "assert_not_reference",
     "case",
     "check_against_reference",
+    "check_raises",
     "expect_close",
+    "expect_equal",
+    "expect_raises",
     "expect_tuple",
     "inputs_unchanged",
     "reference",
     "reference_tripwire",
+    "run_student",
 ]
 
 #: Relative tolerance of every comparison.
@@ -98,8 +115,9 @@ DEFAULT_RTOL = 1e-9
 #: Absolute tolerance, as a multiple of the largest magnitude of the expected array.
 DEFAULT_ATOL_SCALE = 1e-12
 
-#: Packages whose functions are references (CONTRACT.md).
-GUARDED_PACKAGES = ("taylornet.rules", "taylornet.curvature")
+#: Packages whose functions are references: CONTRACT.md's, and the references of the
+#: exercises that are not in the contract (:mod:`taylornet.grading_refs`).
+GUARDED_PACKAGES = ("taylornet.rules", "taylornet.curvature", "taylornet.grading_refs")
 
 # --------------------------------------------------------------------------
 # Private references, captured at import (before any student code runs).
@@ -107,6 +125,8 @@ GUARDED_PACKAGES = ("taylornet.rules", "taylornet.curvature")
 _asarray = np.asarray
 _ndarray = np.ndarray
 _float64 = np.float64
+_bool_ = np.bool_
+_str_eq = str.__eq__
 _subtract = np.subtract
 _add = np.add
 _multiply = np.multiply
@@ -242,8 +262,62 @@ def expect_tuple(result, n, name):
     return tuple(result)
 
 
+def expect_equal(label, got, expected):
+    """Visible-test check for text and truth values: exact equality, then an ``ok:`` line.
+
+    A ``str`` must be matched by a ``str`` and a ``bool`` by a bool (Python or
+    NumPy); anything else is compared with ``==``.
+    """
+    if isinstance(expected, str):
+        same = isinstance(got, str) and _str_eq(got, expected)
+    elif isinstance(expected, (bool, _bool_)):
+        same = _same_bool(got, expected)
+    else:
+        try:
+            same = bool(got == expected)
+        except Exception:  # noqa: BLE001 - an array compared elementwise, say
+            same = False
+    if not same:
+        if got is None:
+            raise AssertionError(f"{label} is None: did the function forget to `return` it?")
+        raise AssertionError(f"{label}: expected {expected!r}, got {got!r}")
+    print(f"ok: {label} = {got!r}")
+
+
+@contextlib.contextmanager
+def expect_raises(exception, label):
+    """Visible-test check: the code in the ``with`` block must raise ``exception``.
+
+    >>> with expect_raises(ValueError, "armijo_backtracking along an ascent direction"):
+    ...     armijo_backtracking(f, x, f(x), g, g)
+
+    Prints an ``ok:`` line when it does. ``NotImplementedError`` (an unsolved
+    exercise) passes through unchanged; another exception, or none, fails with
+    a message. Warnings are silenced inside the block.
+    """
+    wanted = exception.__name__
+    try:
+        with _quiet():
+            yield
+    except NotImplementedError:
+        raise
+    except exception as exc:
+        print(f"ok: {label} raised {type(exc).__name__}: {exc}")
+        return
+    except Exception as exc:
+        raise AssertionError(
+            f"{label} should raise {wanted}, but it raised {type(exc).__name__}: {exc}"
+        ) from exc
+    raise AssertionError(f"{label} should raise {wanted}, but it raised nothing")
+
+
 def _snapshot(value):
-    return value.copy() if isinstance(value, _ndarray) else value
+    """A copy of an array, or of a list/tuple of arrays (L-BFGS histories); else ``value``."""
+    if isinstance(value, _ndarray):
+        return value.copy()
+    if type(value) in (list, tuple):
+        return type(value)(_snapshot(v) for v in value)
+    return value
 
 
 def _unchanged(before, after) -> bool:
@@ -253,6 +327,10 @@ def _unchanged(before, after) -> bool:
         with _errstate(all="ignore"):
             same = _logical_or(_equal(before, after), _logical_and(_isnan(before), _isnan(after)))
         return bool(same.all())
+    if type(before) in (list, tuple):
+        if type(after) is not type(before) or len(after) != len(before):
+            return False
+        return all(_unchanged(b, a) for b, a in zip(before, after, strict=True))
     return True
 
 
@@ -571,23 +649,90 @@ def _argument_names(fn, n_args: int) -> list[str]:
     return [names[i] if i < len(names) else f"argument {i}" for i in range(n_args)]
 
 
-def check_against_reference(
-    student_fn, name, cases, *, outputs=None, rtol=DEFAULT_RTOL, atol=None
-):
-    """Hidden test: ``student_fn`` must behave like the reference ``name`` on every case.
+def _context(label: str, hint: str = "") -> str:
+    return f"case: {label}" + (f"; hint: {hint}" if hint else "")
 
-    ``outputs`` names the returned values in messages (``("x_new", "v_new")``).
-    See the module docstring for what is checked. Raises ``AssertionError`` at
-    the first case that fails, naming the case and its hint.
-    """
+
+def _check_callable(student_fn, name) -> None:
     if not callable(student_fn):
         raise AssertionError(f"`{name}` is not a function (got a {type(student_fn).__name__})")
     assert_not_reference(student_fn, name)
+
+
+def _check_untouched(name, c_args, args, c_kwargs, kwargs, context) -> None:
+    """Fail if the student modified one of its (copied) arguments in place."""
+    names = _argument_names(reference(name), len(args))
+    for arg_name, before, after in zip(names, c_args, args, strict=True):
+        if not _unchanged(before, after):
+            raise AssertionError(
+                f"`{name}` modified its argument `{arg_name}` in place. Compute new arrays "
+                f"({arg_name}_new = ...) instead of updating `{arg_name}` with -=, +=, *= "
+                f"or slice assignment.\n  ({context})"
+            )
+    for key, before in c_kwargs.items():
+        if not _unchanged(before, kwargs[key]):
+            raise AssertionError(
+                f"`{name}` modified its argument `{key}` in place.\n  ({context})"
+            )
+
+
+def _run_guarded(student_fn, name, args, kwargs, context):
+    """Call the student under the tripwire, quietly; exceptions become explanations."""
+    try:
+        with reference_tripwire(), _quiet():
+            return student_fn(*args, **kwargs)
+    except ReferenceCallError:
+        raise
+    except NotImplementedError:
+        raise AssertionError(f"`{name}` is not implemented yet") from None
+    except Exception as exc:
+        raise AssertionError(
+            f"`{name}` raised {type(exc).__name__}: {exc}\n  ({context})"
+        ) from exc
+
+
+def run_student(student_fn, name, args=(), kwargs=None, *, label="", hint=""):
+    """Call ``student_fn(*args, **kwargs)`` as a hidden test does and return its result.
+
+    For hidden tests that check *properties* (a secant condition, a residual,
+    an eigenvector up to sign) rather than equality with the reference ``name``.
+    Like :func:`check_against_reference` it refuses the reference or a copy of
+    it, runs the student on copies of the arguments under
+    :class:`reference_tripwire` with warnings silenced, turns an exception into
+    an ``AssertionError`` that names ``label`` and ``hint``, and fails if an
+    argument was modified in place.
+    """
+    _check_callable(student_fn, name)
+    context = _context(label or "call", hint)
+    c_args, c_kwargs = tuple(args), dict(kwargs or {})
+    copied_args, copied_kwargs = _copies(c_args), _copies(c_kwargs)
+    got = _run_guarded(student_fn, name, copied_args, copied_kwargs, context)
+    _check_untouched(name, c_args, copied_args, c_kwargs, copied_kwargs, context)
+    return got
+
+
+def check_raises(student_fn, name, cases, exception):
+    """Hidden test: on every case the reference ``name`` raises ``exception``; so must the student.
+
+    ``exception`` is a class (or a tuple of classes) such as ``ValueError`` or
+    :class:`taylornet.errors.LineSearchError`; a subclass counts. Returning
+    normally, or raising something else, fails with the case and its hint.
+    A case on which the reference itself does not raise is a bug in the
+    grader and raises ``RuntimeError``.
+    """
+    _check_callable(student_fn, name)
     ref = reference(name)
+    wanted = getattr(exception, "__name__", None) or " or ".join(e.__name__ for e in exception)
     for c in cases:
-        context = f"case: {c.label}" + (f"; hint: {c.hint}" if c.hint else "")
-        with _quiet():
-            expected = ref(*_copies(c.args), **_copies(c.kwargs))
+        context = _context(c.label, c.hint)
+        try:
+            with _quiet():
+                ref(*_copies(c.args), **_copies(c.kwargs))
+        except exception:
+            pass
+        else:
+            raise RuntimeError(f"grader error: the reference `{name}` does not raise {wanted} "
+                               f"({context})")
         args, kwargs = _copies(c.args), _copies(c.kwargs)
         try:
             with reference_tripwire(), _quiet():
@@ -596,24 +741,69 @@ def check_against_reference(
             raise
         except NotImplementedError:
             raise AssertionError(f"`{name}` is not implemented yet") from None
+        except exception:
+            pass
         except Exception as exc:
             raise AssertionError(
-                f"`{name}` raised {type(exc).__name__}: {exc}\n  ({context})"
+                f"`{name}` raised {type(exc).__name__} ({exc}), but it should raise {wanted}"
+                f"\n  ({context})"
             ) from exc
+        else:
+            raise AssertionError(
+                f"`{name}` should raise {wanted} here, but it returned {_format_array(got)}"
+                f"\n  ({context})"
+            )
+        _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
 
-        names = _argument_names(ref, len(args))
-        for arg_name, before, after in zip(names, c.args, args, strict=True):
-            if not _unchanged(before, after):
-                raise AssertionError(
-                    f"`{name}` modified its argument `{arg_name}` in place. Compute new arrays "
-                    f"({arg_name}_new = ...) instead of updating `{arg_name}` with -=, +=, *= "
-                    f"or slice assignment.\n  ({context})"
-                )
-        for key, before in c.kwargs.items():
-            if not _unchanged(before, kwargs[key]):
-                raise AssertionError(
-                    f"`{name}` modified its argument `{key}` in place.\n  ({context})"
-                )
+
+def _same_bool(value, want) -> bool:
+    return isinstance(value, (bool, _bool_)) and bool(value) is bool(want)
+
+
+def _compare(name, label, value, want, rtol, atol, context) -> None:
+    """One returned value against the reference's: exact for text and truth values."""
+    if value is None:
+        raise AssertionError(
+            f"`{name}`: {label} is None: did the function forget to `return` it?\n  ({context})"
+        )
+    if isinstance(want, str):
+        if not (isinstance(value, str) and _str_eq(value, want)):
+            raise AssertionError(f"`{name}`: {label} is {value!r}, expected {want!r}"
+                                 f"\n  ({context})")
+        return
+    if isinstance(want, (bool, _bool_)):
+        if not _same_bool(value, want):
+            raise AssertionError(f"`{name}`: {label} is {value!r}, expected {bool(want)!r} "
+                                 f"(a bool)\n  ({context})")
+        return
+    if isinstance(want, _ndarray) and want.ndim > 0 and not isinstance(value, _ndarray):
+        raise AssertionError(
+            f"`{name}`: {label} should be a NumPy array, got a {type(value).__name__}"
+            f"\n  ({context})"
+        )
+    assert_close(value, want, name=f"{name}: {label}", rtol=rtol, atol=atol, context=context)
+
+
+def check_against_reference(
+    student_fn, name, cases, *, outputs=None, rtol=DEFAULT_RTOL, atol=None
+):
+    """Hidden test: ``student_fn`` must behave like the reference ``name`` on every case.
+
+    ``outputs`` names the returned values in messages (``("x_new", "v_new")``).
+    See the module docstring for what is checked. Strings and bools returned
+    by the reference must be matched exactly (a ``str``, a ``bool``). Raises
+    ``AssertionError`` at the first case that fails, naming the case and its
+    hint.
+    """
+    _check_callable(student_fn, name)
+    ref = reference(name)
+    for c in cases:
+        context = _context(c.label, c.hint)
+        with _quiet():
+            expected = ref(*_copies(c.args), **_copies(c.kwargs))
+        args, kwargs = _copies(c.args), _copies(c.kwargs)
+        got = _run_guarded(student_fn, name, args, kwargs, context)
+        _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
 
         if isinstance(expected, tuple):
             n = len(expected)
@@ -632,18 +822,7 @@ def check_against_reference(
             pairs = [(label, got, expected)]
 
         for label, value, want in pairs:
-            if value is None:
-                raise AssertionError(
-                    f"`{name}`: {label} is None: did the function forget to `return` it?"
-                    f"\n  ({context})"
-                )
-            if isinstance(want, _ndarray) and not isinstance(value, _ndarray):
-                raise AssertionError(
-                    f"`{name}`: {label} should be a NumPy array, got a {type(value).__name__}"
-                    f"\n  ({context})"
-                )
-            assert_close(value, want, name=f"{name}: {label}", rtol=rtol, atol=atol,
-                         context=context)
+            _compare(name, label, value, want, rtol, atol, context)
 
 
 # Register the rules now, while the student has not run anything yet.

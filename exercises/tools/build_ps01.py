@@ -11,15 +11,18 @@ NumPy implementation between ``### BEGIN SOLUTION`` / ``### END SOLUTION``, and
 a locked test cell: a visible example worked by hand, then hidden tests
 (``### BEGIN HIDDEN TESTS``) that compare with the ``taylornet.rules``
 reference through :func:`taylornet.grading.check_against_reference`.
+
+``WRONG`` lists, per exercise, implementations that circulate and that the
+hidden tests must reject; the first one of each is also autograded in the
+course's round trip (``tests/test_grading_roundtrip.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from notebook_builder import NotebookBuilder
+from notebook_builder import NotebookBuilder, main, points_table
 
 ASSIGNMENT = "ps01_first_order"
 OUTPUT = Path(__file__).resolve().parents[1] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -37,13 +40,8 @@ POINTS = {
 
 def build() -> NotebookBuilder:
     nb = NotebookBuilder()
-    total = sum(POINTS.values())
-    # rows after the first carry the template's indentation, so that dedent still works
-    table = "\n        ".join(
-        f"| {i} | `{name}` | {pts} |" for i, (name, pts) in enumerate(POINTS.items(), start=1)
-    )
 
-    nb.markdown("title", rf"""
+    nb.markdown("title", r"""
         # Problem set 1: first-order update rules
 
         You will implement the six first-order rules of the chapter on first-order
@@ -65,11 +63,8 @@ def build() -> NotebookBuilder:
           2-D arrays, and that your inputs are left untouched.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
-        | # | function | points |
-        |---|----------|--------|
-        {table}
-        |   | **total** | **{total}** |
-        """)
+        {points_table}
+        """, points_table=points_table(POINTS))
 
     nb.code("setup", """
         # Run this cell first: it loads NumPy and the grading helpers before any of your code.
@@ -555,25 +550,136 @@ def build() -> NotebookBuilder:
     return nb
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write the notebook")
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the notebook on disk is out of date")
-    args = parser.parse_args(argv)
-    text = build().text()
-    if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-        if current != text:
-            print(f"{args.output} is out of date: run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        print(f"{args.output} is up to date")
-        return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output}")
-    return 0
+#: Wrong implementations that circulate; the hidden tests of each exercise must reject each.
+WRONG = {
+    "gd_step": {
+        "ascent": "def gd_step(x, g, lr):\n    return x + lr * g",
+        "ignores lr": "def gd_step(x, g, lr):\n    return x - g",
+        "in place": "def gd_step(x, g, lr):\n    x -= lr * g\n    return x",
+        "returns a list": "def gd_step(x, g, lr):\n    return list(x - lr * g)",
+        "flattens": "def gd_step(x, g, lr):\n    return (x - lr * g).ravel()",
+    },
+    "momentum_step": {
+        "dampened average": (
+            "def momentum_step(x, v, g, lr, beta):\n"
+            "    v = beta * v + (1 - beta) * g\n    return x - lr * v, v"),
+        "Sutskever convention": (
+            "def momentum_step(x, v, g, lr, beta):\n"
+            "    v = beta * v - lr * g\n    return x + v, v"),
+        "old velocity in the step": (
+            "def momentum_step(x, v, g, lr, beta):\n"
+            "    return x - lr * v, beta * v + g"),
+        "in place": (
+            "def momentum_step(x, v, g, lr, beta):\n"
+            "    v *= beta\n    v += g\n    return x - lr * v, v"),
+        "Nesterov instead": (
+            "def momentum_step(x, v, g, lr, beta):\n"
+            "    v_new = beta * v + g\n    return x - lr * (g + beta * v_new), v_new"),
+    },
+    "nesterov_step": {
+        "heavy ball instead": (
+            "def nesterov_step(x, v, g, lr, beta):\n"
+            "    v_new = beta * v + g\n    return x - lr * v_new, v_new"),
+        "old velocity in the look-ahead": (
+            "def nesterov_step(x, v, g, lr, beta):\n"
+            "    return x - lr * (g + beta * v), beta * v + g"),
+        "Sutskever look-ahead state": (
+            "def nesterov_step(x, v, g, lr, beta):\n"
+            "    v_new = beta * v - lr * g\n    return x + beta * v_new - lr * g, v_new"),
+        "returns only x": (
+            "def nesterov_step(x, v, g, lr, beta):\n"
+            "    v_new = beta * v + g\n    return x - lr * (g + beta * v_new)"),
+    },
+    "adam_step": {
+        "total iteration count": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    mh, vh = m / (1 - beta1**100), v / (1 - beta2**100)\n"
+            "    return x - lr * mh / (np.sqrt(vh) + eps), m, v"),
+        "off by one in t": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    mh, vh = m / (1 - beta1**(t + 1)), v / (1 - beta2**(t + 1))\n"
+            "    return x - lr * mh / (np.sqrt(vh) + eps), m, v"),
+        "no bias correction": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    return x - lr * m / (np.sqrt(v) + eps), m, v"),
+        "eps inside the square root": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    mh, vh = m / (1 - beta1**t), v / (1 - beta2**t)\n"
+            "    return x - lr * mh / np.sqrt(vh + eps), m, v"),
+        "eps before the correction (Kingma-Ba's efficient form)": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)\n"
+            "    return x - lr_t * m / (np.sqrt(v) + eps), m, v"),
+        "returns corrected moments": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2\n"
+            "    mh, vh = m / (1 - beta1**t), v / (1 - beta2**t)\n"
+            "    return x - lr * mh / (np.sqrt(vh) + eps), mh, vh"),
+        "hard-coded hyperparameters": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2\n"
+            "    mh, vh = m / (1 - 0.9**t), v / (1 - 0.999**t)\n"
+            "    return x - lr * mh / (np.sqrt(vh) + 1e-8), m, v"),
+        "in place": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    m *= beta1\n    m += (1 - beta1) * g\n"
+            "    v *= beta2\n    v += (1 - beta2) * g**2\n"
+            "    mh, vh = m / (1 - beta1**t), v / (1 - beta2**t)\n"
+            "    return x - lr * mh / (np.sqrt(vh) + eps), m, v"),
+        "calls the reference": (
+            "def adam_step(x, m, v, g, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+            "    import taylornet.rules\n"
+            "    return taylornet.rules.adam_step(x, m, v, g, t, lr, beta1, beta2, eps)"),
+    },
+    "rmsprop_step": {
+        "old average in the step": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    return x - lr * g / (np.sqrt(s) + eps), alpha * s + (1 - alpha) * g**2"),
+        "eps inside the square root": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    s = alpha * s + (1 - alpha) * g**2\n    return x - lr * g / np.sqrt(s + eps), s"),
+        "alpha and 1 - alpha swapped": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    s = (1 - alpha) * s + alpha * g**2\n"
+            "    return x - lr * g / (np.sqrt(s) + eps), s"),
+        "bias-corrected like Adam": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    s = alpha * s + (1 - alpha) * g**2\n"
+            "    return x - lr * g / (np.sqrt(s / (1 - alpha)) + eps), s"),
+        "hard-coded alpha": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    s = 0.99 * s + 0.01 * g**2\n    return x - lr * g / (np.sqrt(s) + eps), s"),
+        "no eps": (
+            "def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):\n"
+            "    s = alpha * s + (1 - alpha) * g**2\n    return x - lr * g / np.sqrt(s), s"),
+    },
+    "clip_grad_norm": {
+        "always normalises": (
+            "def clip_grad_norm(g, max_norm):\n    return g * max_norm / np.linalg.norm(g)"),
+        "PyTorch's + 1e-6": (
+            "def clip_grad_norm(g, max_norm):\n"
+            "    n = np.linalg.norm(g)\n"
+            "    return g * min(1.0, max_norm / (n + 1e-6))"),
+        "per-entry clipping": (
+            "def clip_grad_norm(g, max_norm):\n    return np.clip(g, -max_norm, max_norm)"),
+        "in place": (
+            "def clip_grad_norm(g, max_norm):\n"
+            "    n = np.linalg.norm(g)\n"
+            "    if n > max_norm:\n        g *= max_norm / n\n    return g"),
+        "NaN on the zero vector": (
+            "def clip_grad_norm(g, max_norm):\n"
+            "    n = np.linalg.norm(g)\n    return g / n * min(n, max_norm)"),
+        "squared norm": (
+            "def clip_grad_norm(g, max_norm):\n"
+            "    n = np.sum(g * g)\n    return g * min(1.0, max_norm / n) if n else g.copy()"),
+    },
+}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build, OUTPUT, description=__doc__.splitlines()[0]))

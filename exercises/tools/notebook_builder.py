@@ -12,6 +12,11 @@ method              cell                   grade  solution  locked  points
 ``tests``           autograded tests       yes    no        yes     yes
 ==================  =====================  =====  ========  ======  ======
 
+:meth:`NotebookBuilder.exercise` adds the usual trio of one exercise,
+``<name>_statement``, ``<name>_solution`` and ``<name>_tests``;
+:func:`points_table` writes the table of exercises and points of a title cell,
+and :func:`main` is the command line of every spec (``--check``, ``--output``).
+
 Every cell gets the nbgrader metadata of schema version 3 (``grade``,
 ``solution``, ``locked``, ``task``, ``grade_id``, ``schema_version`` and, for
 graded cells, ``points``) and a cell ``id`` equal to its ``grade_id``, so the
@@ -21,8 +26,11 @@ Sources are dedented and stripped, outputs empty.
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -37,6 +45,23 @@ def _clean(source: str) -> str:
     return textwrap.dedent(source).strip("\n").rstrip() if source else ""
 
 
+def points_label(points: float) -> str:
+    """``"1 point"``, ``"3 points"``, ``"1.5 points"``."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
+def points_table(points: dict[str, float], *, heading: str = "function") -> str:
+    """The markdown table ``| # | function | points |`` of an assignment, with its total.
+
+    Put ``{points_table}`` on a line of its own in a markdown template and pass
+    ``points_table=points_table(POINTS)`` to :meth:`NotebookBuilder.markdown`.
+    """
+    rows = [f"| # | {heading} | points |", f"|---|{'-' * (len(heading) + 2)}|--------|"]
+    rows += [f"| {i} | `{name}` | {pts:g} |" for i, (name, pts) in enumerate(points.items(), 1)]
+    rows.append(f"|   | **total** | **{sum(points.values()):g}** |")
+    return "\n".join(rows)
+
+
 class NotebookBuilder:
     """Collects the cells of one nbgrader source notebook."""
 
@@ -45,9 +70,17 @@ class NotebookBuilder:
         self._ids: set[str] = set()
 
     # -- one method per kind of cell ------------------------------------
-    def markdown(self, grade_id: str, source: str):
-        """A locked (read-only) markdown cell: titles, statements, instructions."""
-        return self._add(new_markdown_cell(_clean(source)), grade_id, locked=True)
+    def markdown(self, grade_id: str, source: str, **blocks: str):
+        """A locked (read-only) markdown cell: titles, statements, instructions.
+
+        Each ``{key}`` of ``blocks`` in the dedented source is replaced by its
+        text, which may span several lines (a table, say) without upsetting the
+        dedent.
+        """
+        source = _clean(source)
+        for key, text in blocks.items():
+            source = source.replace("{" + key + "}", text)
+        return self._add(new_markdown_cell(source), grade_id, locked=True)
 
     def code(self, grade_id: str, source: str):
         """A locked code cell that is not graded: set-up imports, demonstrations."""
@@ -68,6 +101,17 @@ class NotebookBuilder:
         if source.count("### BEGIN HIDDEN TESTS") != source.count("### END HIDDEN TESTS"):
             raise ValueError(f"test cell {grade_id!r} has unbalanced HIDDEN TESTS markers")
         return self._add(new_code_cell(source), grade_id, grade=True, locked=True, points=points)
+
+    def exercise(self, name: str, *, points: float, statement: str, solution: str, tests: str):
+        """One exercise: locked statement, solution cell, locked tests worth ``points``.
+
+        The grade ids are ``<name>_statement``, ``<name>_solution`` and
+        ``<name>_tests``; the tests in the course's round trip look them up by
+        these names.
+        """
+        self.markdown(f"{name}_statement", statement)
+        self.solution(f"{name}_solution", solution)
+        self.tests(f"{name}_tests", tests, points=points)
 
     # -- output ---------------------------------------------------------
     @property
@@ -115,3 +159,25 @@ class NotebookBuilder:
             cell.execution_count = None
         self.cells.append(cell)
         return cell
+
+
+def main(build: Callable[[], NotebookBuilder], output: Path, argv=None, *,
+         description: str = "") -> int:
+    """Command line of a spec: write ``build()``'s notebook to ``output``, or ``--check`` it."""
+    parser = argparse.ArgumentParser(description=description or None)
+    parser.add_argument("--output", type=Path, default=output, help="where to write the notebook")
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the notebook on disk is out of date")
+    args = parser.parse_args(argv)
+    text = build().text()
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
+        if current != text:
+            print(f"{args.output} is out of date: run {Path(sys.argv[0]).name}", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
