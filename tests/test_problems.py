@@ -239,3 +239,22 @@ def test_mlp_grad_is_backprop_of_fun():
     assert p.x_star is None and p.f_star is None
     x = p.x0
     np.testing.assert_allclose(p.grad(x), autograd_grad(p.fun, x), rtol=1e-12, atol=1e-14)
+
+
+def test_hessp_twice_inside_torch_func_transforms():
+    """Regression: converting a problem's data inside a transform must not be cached."""
+    from taylornet.problems import mlp_regression
+
+    p = mlp_regression(hidden=(4,))
+    v = np.ones(p.n)
+    first = p.hessp(p.x0, v)
+    np.testing.assert_array_equal(p.hessp(p.x0, v), first)
+
+
+def test_logistic_autodiff_hessian_at_zero_weights():
+    """Regression: softplus written with |z| lost the 1/4 curvature at z = 0 under autograd."""
+    from taylornet import autodiff
+    from taylornet.problems import logistic_regression
+
+    p = logistic_regression(n_samples=50, n_features=4, seed=1)
+    np.testing.assert_allclose(autodiff.hessian(p.fun, p.x0), p.hess(p.x0), atol=1e-12)

@@ -88,15 +88,32 @@ class Constants:
         if is_numpy_array(x):
             return self._numpy
         key = (str(x.dtype), str(device(x)))
-        if key not in self._converted:
-            xp = namespace(x)
-            self._converted[key] = SimpleNamespace(
-                **{
-                    k: xp.asarray(v, dtype=x.dtype, device=device(x))
-                    for k, v in vars(self._numpy).items()
-                }
-            )
-        return self._converted[key]
+        if key in self._converted:
+            return self._converted[key]
+        converted = self._convert(x)
+        # Tensors made while x is traced by a torch.func transform belong to
+        # that transform's level; caching them breaks the next call ("escaped?").
+        if not _inside_torch_func_transform(x):
+            self._converted[key] = converted
+        return converted
+
+    def _convert(self, x) -> SimpleNamespace:
+        import torch
+
+        return SimpleNamespace(
+            **{
+                k: torch.as_tensor(v, dtype=x.dtype, device=device(x))
+                for k, v in vars(self._numpy).items()
+            }
+        )
+
+
+def _inside_torch_func_transform(x) -> bool:
+    """True when ``x`` is a tensor wrapped by a torch.func transform (grad, jvp, vmap)."""
+    import torch
+
+    is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(is_wrapped(x)) if is_wrapped is not None else True
 
 
 def matrix_2x2(xp, a, b, c, d):

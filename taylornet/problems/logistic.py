@@ -14,8 +14,12 @@ def _sigmoid(xp, z):
 
 
 def _softplus(xp, z):
-    r""":math:`\log(1 + e^{z}) = \max(z, 0) + \log(1 + e^{-|z|})`, stable."""
-    return 0.5 * (z + xp.abs(z)) + xp.log1p(xp.exp(-xp.abs(z)))
+    r""":math:`\log(1 + e^{z})`, stable for either sign (``logaddexp(0, z)``).
+
+    Written without ``|z|`` so that automatic differentiation gets the right
+    curvature :math:`\sigma(0)(1-\sigma(0)) = 1/4` at exactly ``z = 0``.
+    """
+    return xp.logaddexp(xp.zeros_like(z), z)
 
 
 def logistic_regression(n_samples=200, n_features=10, seed=0, l2=1e-2, solve=True):
