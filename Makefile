@@ -35,7 +35,7 @@ $(VENV)/.stamp-%: pyproject.toml constraints/ci.txt | $(PY)
 book: $(VENV)/.stamp-book
 	@$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet > _build.log 2>&1 \
 	  || (cat _build.log; echo "book build FAILED (full log: _build.log)"; exit 1)
-	@grep -iE "warning|error" _build.log || true
+	@grep -E "(WARNING|ERROR):" _build.log || true
 	@echo "book built: file://$(CURDIR)/$(BOOK_HTML)"
 
 test: $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
