@@ -275,3 +275,17 @@ def test_bfgs_initial_scaling_cuts_iterations():
     unscaled = run(p, "bfgs", max_iter=3000, scale_initial=False)
     assert scaled.success
     assert scaled.nit < unscaled.nit
+
+
+@pytest.mark.parametrize("beta", ["fr", "pr", "pr+", "hs"])
+def test_nonlinear_cg_variants_converge(beta):
+    """Every beta of N&W (5.41a)-(5.46) converges under strong Wolfe with c2 = 0.1."""
+    p = rosenbrock_chained(2)
+    res = run(p, "cg", beta=beta, max_iter=5000)
+    assert_converged(res, np.ones(2))
+
+
+def test_nonlinear_cg_unknown_beta():
+    p = rosenbrock_chained(2)
+    with pytest.raises(ValueError, match="unknown CG beta 'xx'"):
+        run(p, "cg", beta="xx")

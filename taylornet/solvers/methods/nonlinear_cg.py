@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ... import rules
 from ..._array import dot, namespace, norm
+from ...rules.conjugate_gradient import CG_BETA_KINDS
 from .base import LineSearchMethod
 
 
@@ -21,7 +22,8 @@ class NonlinearCG(LineSearchMethod):
     def __init__(self, obj, x0, beta="pr+", **options):
         super().__init__(obj, x0, **options)
         self.kind = beta
-        rules.cg_beta(x0 * 0 + 1, x0 * 0 + 1, x0 * 0 + 1, kind=beta)  # validate the kind early
+        if beta not in CG_BETA_KINDS:
+            raise ValueError(f"unknown CG beta {beta!r}; choose from {', '.join(CG_BETA_KINDS)}")
         self.xp = namespace(x0)
         self.reset()
 
