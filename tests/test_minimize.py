@@ -263,9 +263,13 @@ def test_result_is_attribute_dict():
 
 
 def test_progress_bar(capsys):
+    """progress=True draws a tqdm bar named after the method, with f and ||g|| shown."""
     p = quadratic([1.0, 2.0], seed=0)
-    res = run(p, "gd", lr=0.1, progress=True, max_iter=20)
-    assert res.nit >= 1
+    run(p, "gd", lr=0.1, progress=True, max_iter=20)
+    drawn = capsys.readouterr().err
+    assert "GradientDescent" in drawn and "f=" in drawn
+    run(p, "gd", lr=0.1, max_iter=20)
+    assert "GradientDescent" not in capsys.readouterr().err
 
 
 def test_bfgs_initial_scaling_cuts_iterations():
