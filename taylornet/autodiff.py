@@ -32,7 +32,8 @@ from torch.func import grad as _torch_grad
 from torch.func import grad_and_value, jvp
 from torch.func import hessian as _torch_hessian
 
-__all__ = ["grad", "hessian", "hvp", "taylor_terms", "third_order", "value_and_grad"]
+__all__ = ["grad", "hessian", "hvp", "hvp_and_third_order", "taylor_terms", "third_order",
+           "value_and_grad"]
 
 
 def _prepare(x, *others):
@@ -108,6 +109,18 @@ def third_order(f, x, u, v):
     (xt, ut, vt), numpy_out = _prepare(x, u, v)
     t3 = jvp(lambda y: _hvp_t(f, y, vt), (xt,), (ut,))[1]
     return _out(t3, numpy_out, xt.dtype)
+
+
+def hvp_and_third_order(f, x, v):
+    r"""The pair :math:`(H v,\ D^3 f(x)[v, v])` from one jvp of ``y -> H(y) v`` along ``v``.
+
+    The primal output of that jvp is :math:`H v`, its tangent is
+    :math:`D^3 f[v, v]`: one forward-over-reverse pass gives both, where calling
+    :func:`hvp` and :func:`third_order` separately would compute :math:`H v` twice.
+    """
+    (xt, vt), numpy_out = _prepare(x, v)
+    hv, t3 = jvp(lambda y: _hvp_t(f, y, vt), (xt,), (vt,))
+    return _out(hv, numpy_out, xt.dtype), _out(t3, numpy_out, xt.dtype)
 
 
 def taylor_terms(f, x, order):

@@ -102,6 +102,16 @@ def test_third_order_matches_sympy_tensor(backend, exact, rng):
     assert not np.allclose(expected, T.sum(axis=(1, 2)) * (g_ref @ g_ref))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hvp_and_third_order_is_the_pair_from_one_jvp(backend, exact, rng):
+    _, _, H, T = exact
+    v = rng.standard_normal(3)
+    hv, t3 = autodiff.hvp_and_third_order(f_poly_exp, to_backend(backend, X0),
+                                          to_backend(backend, v))
+    np.testing.assert_allclose(to_numpy(hv), H @ v, atol=1e-10)
+    np.testing.assert_allclose(to_numpy(t3), np.einsum("ijk,j,k->i", T, v, v), atol=1e-10)
+
+
 def test_taylor_terms_match_sympy(exact):
     _, g_ref, H_ref, T = exact
     t1 = autodiff.taylor_terms(f_poly_exp, X0, 1)

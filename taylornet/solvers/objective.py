@@ -148,12 +148,14 @@ class Objective:
         from .. import autodiff
 
         Hg = H2g = T3gg = None
-        if order >= 2:
+        if order == 2:
             Hg = self.hvp(x, g)
-        if order >= 3:
-            H2g = self.hvp(x, Hg)
+        elif order >= 3:
+            # One jvp of the hvp along g yields Hg and D3f[g, g] together; a
+            # user-supplied Hessian, when given, still provides H2g.
             self.nhev += 1
-            T3gg = autodiff.third_order(self.fun, x, g, g)
+            Hg, T3gg = autodiff.hvp_and_third_order(self.fun, x, g)
+            H2g = self.hvp(x, Hg)
         return Hg, H2g, T3gg
 
     def _as_work(self, a):
