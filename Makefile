@@ -38,9 +38,19 @@ book: $(VENV)/.stamp-book
 	@grep -E "(WARNING|ERROR):" _build.log || true
 	@echo "book built: file://$(CURDIR)/$(BOOK_HTML)"
 
-test: $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
+test: bubblewrap $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
 	@$(BIN)/pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The autograding sandbox (exercises/README.md) runs kernels in bubblewrap: Debian's
+# package, installed with apt-get when missing (as root, or with passwordless sudo).
+.PHONY: bubblewrap
+bubblewrap:
+	@command -v bwrap > /dev/null 2>&1 || { \
+	  S=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); echo "installing bubblewrap (apt-get)"; \
+	  { $$S apt-get install -y -qq bubblewrap || { $$S apt-get update -qq \
+	    && $$S apt-get install -y -qq bubblewrap; }; } > /dev/null 2>&1 \
+	  || echo "WARNING: bubblewrap could not be installed: the sandbox tests skip (fail in CI)"; }
 
 lint: $(VENV)/.stamp-test
 	@$(BIN)/ruff check taylornet tests benchmarks exercises/nbgrader_config.py

@@ -42,3 +42,34 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # nbgrader 0.9 has no "remove extra cells" option: cells a student adds are kept
 # and run; every graded cell is restored to its source version.
 c.OverwriteCells.add_missing_cells = True
+
+# Grading you can trust (exercises/README.md, "The autograding sandbox"):
+# `autograde` runs each submission in a sandboxed kernel (taylornet/grading_sandbox.py):
+# bubblewrap with no network and a read-only view of its own folder and the installed
+# packages only, a writable /tmp, memory / CPU-time / process limits, and a kernel that
+# is restarted (the other exercises still graded) when a cell kills it or hangs.
+# Without bubblewrap: resource limits only, with a WARNING in the autograde log.
+# Each setting can also be given by an environment variable (it wins), e.g.
+# TAYLORNET_SANDBOX=limits, TAYLORNET_SANDBOX_MEMORY=2G, TAYLORNET_SANDBOX_CPU=300.
+from nbgrader.converters.autograde import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    "taylornet.grading_sandbox.SandboxedExecute" if p is Execute else p
+    for p in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+c.SandboxKernelManager.mode = "auto"          # auto | bwrap (required) | limits | off
+c.SandboxKernelManager.memory_limit = "4G"    # RLIMIT_DATA of the kernel
+c.SandboxKernelManager.cpu_limit = 600        # CPU seconds per kernel (RLIMIT_CPU)
+c.SandboxKernelManager.max_processes = 64     # processes/threads beyond the grader's own
+c.SandboxKernelManager.tmp_size = "512M"      # the writable /tmp of the sandbox
+c.SandboxedExecute.interrupt_grace = 5        # seconds to obey the timeout's interrupt
+c.SandboxedExecute.max_restarts = 4           # kernel restarts per notebook
+
+# Feedback shows pass/fail and points of the hidden tests, never their source
+# (taylornet/grading_feedback.py); the autograded notebooks keep everything.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "taylornet.grading_feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
