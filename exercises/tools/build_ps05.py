@@ -233,7 +233,7 @@ def build() -> NotebookBuilder:
         statement=rf"""
         ## 3. The DFP update of the inverse Hessian ({points_label(POINTS["dfp_inverse_update"])})
 
-        *Chapter 6, Quasi-Newton methods; N&W (6.16).* DFP is the dual of BFGS:
+        *Chapter 6, Quasi-Newton methods; N&W (6.15).* DFP is the dual of BFGS:
         exchange $s \leftrightarrow y$ and $B \leftrightarrow H$ in (6.19) to get
 
         $$H_{{k+1}} = H_k - \frac{{H_k y y^\top H_k}}{{y^\top H_k y}}
@@ -246,7 +246,7 @@ def build() -> NotebookBuilder:
         """,
         solution='''
         def dfp_inverse_update(H, s, y):
-            """DFP update of the inverse Hessian approximation, N&W (6.16)."""
+            """DFP update of the inverse Hessian approximation, N&W (6.15)."""
             ### BEGIN SOLUTION
             ys = y @ s
             if ys <= 0:

@@ -80,7 +80,7 @@ def bfgs_update(B, s, y):
 
 
 def dfp_inverse_update(H, s, y):
-    r"""DFP update of the inverse Hessian approximation, N&W (6.16):
+    r"""DFP update of the inverse Hessian approximation, N&W (6.15):
 
     .. math::
         H_{k+1} = H_k - \frac{H_k y y^\top H_k}{y^\top H_k y} + \frac{s s^\top}{y^\top s}.

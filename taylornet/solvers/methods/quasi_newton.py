@@ -52,6 +52,6 @@ class BFGS(_InverseQuasiNewton):
 
 
 class DFP(_InverseQuasiNewton):
-    """DFP, N&W eq. (6.16): the dual of BFGS (``s <-> y``, ``H <-> B``)."""
+    """DFP, N&W eq. (6.15): the dual of BFGS (``s <-> y``, ``H <-> B``)."""
 
     inverse_update = staticmethod(rules.dfp_inverse_update)
