@@ -19,4 +19,8 @@ def __getattr__(name):
         from . import solvers
 
         return getattr(solvers, name)
+    if name == "optim":  # torch.optim optimizers: imports torch, so only on first use
+        import importlib
+
+        return importlib.import_module(".optim", __name__)
     raise AttributeError(f"module 'taylornet' has no attribute {name!r}")

@@ -47,3 +47,23 @@ def eye_like(xp, x, n=None):
     """The ``n x n`` identity with ``x``'s dtype and device (``n`` defaults to ``len(x)``)."""
     n = x.shape[0] if n is None else n
     return xp.eye(n, dtype=x.dtype, device=getattr(x, "device", None))
+
+
+def axpy_(y, a, x):
+    """``y + a * x``, computed in place in the work array ``y`` (owned by the caller).
+
+    For torch tensors this is one fused pass (``addcmul_``) that also accepts a
+    0-d tensor ``a`` without reading it back to the host, so loops over long
+    vectors on a GPU need no synchronisation and no temporary. Where the result
+    needs a wider dtype than ``y`` (integer ``y``, mixed precision), a new array
+    is returned instead; use the return value.
+    """
+    if isinstance(y, np.ndarray):
+        if np.result_type(y, a, x) != y.dtype:
+            return y + a * x
+        y += a * x
+        return y
+    wider = y.dtype != x.dtype or not y.is_floating_point()
+    if hasattr(a, "shape"):  # a 0-d tensor on y's device
+        return y + a * x if wider or a.dtype != y.dtype else y.addcmul_(x, a)
+    return y + a * x if wider else y.add_(x, alpha=a)

@@ -76,6 +76,8 @@ def test_import_is_cheap_and_torch_free():
 def test_every_reference_is_registered_and_guardable():
     for package in (taylornet.rules, taylornet.curvature):
         for name in package.__all__:
+            if not inspect.isfunction(getattr(package, name)):
+                continue  # classes (HessianOperator, ...) are tools, not graded rules
             assert inspect.signature(reference(name)) == inspect.signature(getattr(package, name))
     with reference_tripwire():
         pass

@@ -28,6 +28,9 @@ class CGResult(NamedTuple):
     ``status`` is ``"converged"`` (``||r|| <= tol*||b||``), ``"max_iter"`` or
     ``"negative_curvature"`` (only with ``stop_on_negative_curvature=True``;
     ``x`` is then the last iterate, before the offending direction).
+    ``residual`` is ``r = A x - b`` at the returned ``x`` (``None`` when
+    ``b = 0``), so a caller can evaluate the quadratic model
+    ``phi(x) = x.(r - b) / 2`` without another product with ``A``.
     """
 
     x: Any
@@ -35,6 +38,7 @@ class CGResult(NamedTuple):
     n_iter: int
     n_matvec: int
     residual_norm: float
+    residual: Any = None
 
 
 def conjugate_gradient(A, b, x0=None, tol=1e-10, max_iter=None):
@@ -131,7 +135,7 @@ def _conjugate_gradient(A, b, x0=None, tol=1e-10, max_iter=None, stop_on_negativ
         p = -r + beta * p
         rr = rr_new
         k += 1
-    return CGResult(x, status, k, n_matvec, math.sqrt(float(rr)))
+    return CGResult(x, status, k, n_matvec, math.sqrt(float(rr)), r)
 
 
 def cg_beta(g_new, g_old, p_old, kind="pr+"):

@@ -2,7 +2,7 @@ r"""Limited-memory BFGS: the search direction from the last ``m`` curvature pair
 
 from __future__ import annotations
 
-from .._array import check_same_shape, dot, namespace
+from .._array import axpy_, check_same_shape, dot, namespace
 
 
 def lbfgs_direction(g, s_hist, y_hist):
@@ -38,11 +38,13 @@ def lbfgs_direction(g, s_hist, y_hist):
     xp = namespace(g, *s_hist, *y_hist)
     rho = [1 / dot(xp, y, s) for s, y in zip(s_hist, y_hist, strict=True)]
 
-    q = g
+    # q and r are this function's own work vectors, updated in place (axpy_):
+    # no temporaries and, for tensors, no host reads of alpha_i and beta.
+    q = xp.asarray(g, copy=True)
     alpha = [None] * len(s_hist)
     for i in reversed(range(len(s_hist))):  # newest to oldest
         alpha[i] = rho[i] * dot(xp, s_hist[i], q)
-        q = q - alpha[i] * y_hist[i]
+        q = axpy_(q, -alpha[i], y_hist[i])  # q <- q - alpha_i y_i
 
     s_new, y_new = s_hist[-1], y_hist[-1]
     gamma = dot(xp, s_new, y_new) / dot(xp, y_new, y_new)
@@ -50,5 +52,5 @@ def lbfgs_direction(g, s_hist, y_hist):
 
     for i in range(len(s_hist)):  # oldest to newest
         beta = rho[i] * dot(xp, y_hist[i], r)
-        r = r + s_hist[i] * (alpha[i] - beta)
+        r = axpy_(r, alpha[i] - beta, s_hist[i])  # r <- r + s_i (alpha_i - beta)
     return -r

@@ -1,0 +1,26 @@
+"""``torch.optim`` optimizers built on :mod:`taylornet.rules` and :mod:`taylornet.linesearch`.
+
+All are driven by ``loss = opt.step(closure)`` where ``closure()`` returns the
+loss *without* calling ``backward()``; see :mod:`taylornet.optim._base` for the
+full convention, the handling of non-finite values and the state they record
+(``opt.state["taylornet"]``), and :mod:`taylornet.optim._distributed` for
+:class:`~torch.nn.parallel.DistributedDataParallel`.
+
+==================  =====================================================
+:class:`TaylorFlow`  gradient-flow Taylor series, orders 1-3 (per-group lr)
+:class:`Newton`      damped Newton, dense Hessian (small models)
+:class:`NewtonCG`    Hessian-free (Hessian or Gauss-Newton), Martens damping
+:class:`BFGS`        dense inverse BFGS + strong Wolfe (small models)
+:class:`LBFGS`       L-BFGS + strong Wolfe, keywords of torch.optim.LBFGS
+:class:`NonlinearCG` PR+ (or FR, PR, HS) + strong Wolfe
+==================  =====================================================
+"""
+
+from .bfgs import BFGS
+from .lbfgs import LBFGS
+from .newton import Newton
+from .newton_cg import NewtonCG
+from .nonlinear_cg import NonlinearCG
+from .taylor_flow import TaylorFlow
+
+__all__ = ["BFGS", "LBFGS", "Newton", "NewtonCG", "NonlinearCG", "TaylorFlow"]

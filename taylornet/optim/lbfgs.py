@@ -1,0 +1,175 @@
+r"""Limited-memory BFGS as a ``torch.optim`` optimizer (N&W Algorithm 7.5).
+
+Each iteration takes the two-loop direction :math:`p_k = -H_k g_k`
+(:func:`taylornet.rules.lbfgs_direction`, N&W Alg. 7.4, with
+:math:`H_k^0 = \gamma_k I`, :math:`\gamma_k = s^\top y / y^\top y` of the newest
+pair, N&W 7.20) and a step length from the strong Wolfe search
+(:func:`taylornet.linesearch.strong_wolfe`, N&W Algs. 3.5-3.6, ``c1=1e-4``,
+``c2=0.9``), which guarantees :math:`y^\top s > 0`.
+
+The keywords and their meaning are :class:`torch.optim.LBFGS`'s, so the two
+are interchangeable: one ``step`` runs up to ``max_iter`` iterations and
+``max_eval`` closure calls; the first iteration ever tries the step
+:math:`\min(1, 1/\|g\|_1)\cdot` ``lr`` along :math:`-g`, later ones ``lr``;
+a pair :math:`(s, y)` is stored when :math:`y^\top s > 10^{-10}`; the
+stopping tests are :math:`\|g\|_\infty \le` ``tolerance_grad``,
+:math:`\|\alpha p\|_\infty \le` ``tolerance_change`` and
+:math:`|f_{k+1} - f_k| <` ``tolerance_change``. Two differences: the line
+search is strong Wolfe by default, and it is taylornet's (a failed search
+leaves the parameters unchanged and restarts the memory).
+"""
+
+from __future__ import annotations
+
+from ..linesearch import strong_wolfe
+from ..rules import lbfgs_direction
+from ._base import ClosureOptimizer
+
+_CURVATURE_EPS = 1e-10  # store (s, y) only when y.s exceeds this (torch.optim.LBFGS's test)
+
+
+class LBFGS(ClosureOptimizer):
+    r"""L-BFGS with a strong Wolfe line search; drop-in for :class:`torch.optim.LBFGS`.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        All on one device with one floating dtype. Several groups are allowed,
+        but every option must be equal in all of them (one direction and one
+        step length for the concatenated vector); ``ValueError`` otherwise.
+    lr : float
+        Initial trial step length of each line search (1 is the quasi-Newton step).
+    max_iter, max_eval, tolerance_grad, tolerance_change, history_size :
+        As in :class:`torch.optim.LBFGS` (``max_eval`` defaults to ``max_iter * 5 // 4``).
+    line_search_fn : ``"strong_wolfe"`` (default) or ``None`` (fixed step ``lr``).
+
+    ``step(closure)`` returns the loss at the start of the step. Under
+    :mod:`torch.distributed` the loss and gradient are averaged over ranks
+    (see :mod:`taylornet.optim._distributed`).
+    """
+
+    _uniform = (
+        "lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size",
+        "line_search_fn",
+    )
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
+                 tolerance_change=1e-9, history_size=100, line_search_fn="strong_wolfe"):
+        if not lr > 0:
+            raise ValueError(f"LBFGS: lr must be > 0 (got {lr!r})")
+        if not (isinstance(max_iter, int) and max_iter >= 1):
+            raise ValueError(f"LBFGS: max_iter must be an integer >= 1 (got {max_iter!r})")
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        if not max_eval >= 1:
+            raise ValueError(f"LBFGS: max_eval must be >= 1 (got {max_eval!r})")
+        if not (isinstance(history_size, int) and history_size >= 1):
+            raise ValueError(f"LBFGS: history_size must be an integer >= 1 (got {history_size!r})")
+        if not (tolerance_grad >= 0 and tolerance_change >= 0):
+            raise ValueError("LBFGS: tolerance_grad and tolerance_change must be >= 0")
+        if line_search_fn not in ("strong_wolfe", None):
+            raise ValueError(
+                f"LBFGS: line_search_fn must be 'strong_wolfe' or None (got {line_search_fn!r})"
+            )
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
+                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+                        history_size=history_size, line_search_fn=line_search_fn)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Run up to ``max_iter`` L-BFGS iterations; return the loss at the start."""
+        evaluation, ok = self._begin(closure)
+        if not ok:
+            return self._skip(evaluation)
+        group = self.param_groups[0]
+        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
+        mem = self._memory
+        s_hist, y_hist = mem.setdefault("s_hist", []), mem.setdefault("y_hist", [])
+        mem.setdefault("n_iter", 0)
+
+        orig_loss = evaluation.loss
+        loss, g = float(orig_loss), evaluation.grad
+        x = self._flat.get()
+        if g.abs().max() <= tol_grad:
+            return self._done(orig_loss, "converged: ||g||_inf <= tolerance_grad")
+
+        def fun_and_grad(x_trial):
+            trial = self._evaluate(closure, x_trial)
+            f = float(trial.loss)
+            if not self._finite(trial.loss, trial.grad):
+                self._reject(f"non-finite loss or gradient ({f:.3g}) at a line-search trial; "
+                             "the search shortened the step")
+            return f, trial.grad
+
+        n_iter, n_evals, message = 0, 1, f"max_iter={max_iter} iterations done"
+        d, t, prev_g = mem.get("d"), mem.get("t"), mem.get("prev_g")
+        while n_iter < max_iter:
+            n_iter += 1
+            mem["n_iter"] += 1
+            if mem["n_iter"] == 1:
+                d = -g
+                s_hist.clear()
+                y_hist.clear()
+            else:
+                y, s = g - prev_g, d * t  # N&W (6.5): y_k and s_k of the last iteration
+                if y @ s > _CURVATURE_EPS:
+                    if len(s_hist) == group["history_size"]:
+                        s_hist.pop(0)
+                        y_hist.pop(0)
+                    s_hist.append(s)
+                    y_hist.append(y)
+                d = lbfgs_direction(g, s_hist, y_hist)  # N&W Alg. 7.4
+            prev_g, prev_loss = g, loss
+            t = min(1.0, 1.0 / float(g.abs().sum())) * lr if mem["n_iter"] == 1 else lr
+            if g @ d > -tol_change:
+                message = "stopped: directional derivative g.p > -tolerance_change"
+                break
+            if group["line_search_fn"] == "strong_wolfe":
+                # The search may use what is left of max_eval (torch.optim.LBFGS's budget).
+                budget = max(1, max_eval - n_evals)
+                result = strong_wolfe(fun_and_grad, x, loss, g, d, alpha0=t, max_iter=budget)
+                n_evals += result.nfev
+                if result.alpha == 0.0:
+                    mem["n_iter"] = 0  # restart from steepest descent next time
+                    t = 0.0
+                    message = f"line search failed: {result.message}"
+                    break
+                t, x, loss, g = result.alpha, result.x, result.f, result.g
+            else:  # fixed step, as torch.optim.LBFGS(line_search_fn=None)
+                x_prev, x = x, x + t * d
+                if n_iter == max_iter:  # not evaluated here: checked at the next step's start
+                    mem["x_finite_next"] = x_prev
+                else:
+                    trial = self._evaluate(closure, x)
+                    n_evals += 1
+                    if not self._finite(trial.loss, trial.grad):
+                        self._reject(f"non-finite loss ({float(trial.loss):.3g}) after a fixed "
+                                     "step; step undone")
+                        x, t = x_prev, 0.0
+                        mem["n_iter"] = 0
+                        message = "a fixed step gave a non-finite loss; undone"
+                        break
+                    loss, g = float(trial.loss), trial.grad
+            if n_iter == max_iter:
+                break
+            if n_evals >= max_eval:
+                message = f"max_eval={max_eval} closure evaluations reached"
+                break
+            if g.abs().max() <= tol_grad:
+                message = "converged: ||g||_inf <= tolerance_grad"
+                break
+            if (d * t).abs().max() <= tol_change:
+                message = "stopped: step ||alpha p||_inf <= tolerance_change"
+                break
+            if abs(loss - prev_loss) < tol_change:
+                message = "stopped: loss change < tolerance_change"
+                break
+        self._flat.set_(x)
+        mem.update(d=d, t=t, prev_g=prev_g)
+        mem["x_finite"] = mem.pop("x_finite_next", None)
+        return self._done(orig_loss, message)
+
+    def _done(self, orig_loss, message):
+        self._end(message)
+        return orig_loss

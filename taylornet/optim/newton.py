@@ -1,0 +1,100 @@
+r"""Damped Newton with a dense Hessian, for small models (N&W sections 3.3-3.4).
+
+Each ``step`` forms the Hessian :math:`H` of the loss in all parameters, its
+rows :math:`H e_i` computed together by one batched double-backward pass
+(``torch.autograd.grad(..., is_grads_batched=True)``, which vectorises the
+Hessian-vector product with :func:`torch.func.vmap`; a plain loop over
+:math:`e_i` is the fallback for operations without a batching rule), then the
+direction of :func:`taylornet.rules.damped_newton_direction`,
+
+.. math:: (H + \tau I)\, p = -g, \qquad \tau = \tau_0 + \tau_{\text{mod}},
+
+where :math:`\tau_0` is ``damping`` and :math:`\tau_{\text{mod}} \ge 0` is the
+smallest shift of N&W Algorithm 3.3 (Cholesky with added multiple of the
+identity) that makes :math:`H + \tau_0 I + \tau_{\text{mod}} I` positive
+definite, so :math:`p` is a descent direction (PITFALL 7). The step length
+comes from ``line_search`` (backtracking by default, from ``lr``).
+:math:`O(n^2)` memory and :math:`O(n^3)` work: small models only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..rules import damped_newton_direction
+from ..solvers.methods.newton import modified_cholesky_shift
+from ._base import LINE_SEARCHES, ClosureOptimizer
+from ._distributed import average
+
+MAX_PARAMETERS = 20_000
+
+
+class Newton(ClosureOptimizer):
+    """Damped Newton with a dense Hessian and a line search, one iteration per ``step``.
+
+    ``lr`` is the first trial step, ``damping`` :math:`\\tau_0 \\ge 0`,
+    ``line_search`` one of ``"backtracking"`` (default), ``"strong_wolfe"``,
+    ``None``. Raises ``ValueError`` for more than 20,000 parameters (the
+    Hessian would not fit comfortably). All options are shared by all groups.
+    """
+
+    _uniform = ("lr", "damping", "line_search")
+
+    def __init__(self, params, lr=1.0, damping=1e-3, line_search="backtracking"):
+        if not lr > 0:
+            raise ValueError(f"Newton: lr must be > 0 (got {lr!r})")
+        if not 0 <= damping < math.inf:
+            raise ValueError(f"Newton: damping must be finite and >= 0 (got {damping!r})")
+        if line_search not in LINE_SEARCHES:
+            raise ValueError(f"Newton: line_search must be one of {LINE_SEARCHES} "
+                             f"(got {line_search!r})")
+        super().__init__(params, dict(lr=lr, damping=damping, line_search=line_search))
+        if self._flat.n > MAX_PARAMETERS:
+            raise ValueError(f"Newton: {self._flat.n} parameters is too many for a dense "
+                             f"Hessian (limit {MAX_PARAMETERS}); use NewtonCG or LBFGS")
+        self._status["last_shift"] = None
+
+    def _hessian(self, evaluation):
+        """The dense, symmetrised, rank-averaged Hessian (``n`` Hessian-vector products)."""
+        n, flat = self._flat.n, self._flat
+        eye = torch.eye(n, dtype=flat.dtype, device=flat.device)
+        g_local = flat.flatten(evaluation.local_grads)
+        try:
+            with torch.enable_grad():
+                rows = torch.autograd.grad(g_local, flat.params, grad_outputs=eye,
+                                           retain_graph=True, is_grads_batched=True,
+                                           allow_unused=True)
+            H = torch.cat([
+                torch.zeros(n, p.numel(), dtype=flat.dtype, device=flat.device) if r is None
+                else r.reshape(n, -1) for r, p in zip(rows, flat.params, strict=True)
+            ], dim=1)
+            self._status["n_hvp"] += n
+        except RuntimeError:  # an operation without a vmap rule: one product at a time
+            H = torch.stack([flat.flatten(self._local_hvp(evaluation, e)) for e in eye])
+        (H,) = average(H.detach())
+        return 0.5 * (H + H.T)
+
+    def step(self, closure=None):
+        """One damped Newton iteration; returns the loss at the start of the step."""
+        evaluation, ok = self._begin(closure, create_graph=True)
+        if not ok:
+            return self._skip(evaluation)
+        damping = self._option("damping")
+        x, g = self._flat.get(), evaluation.grad
+        if g.abs().max() == 0:
+            self._end("converged: the gradient is zero")
+            return evaluation.loss
+        H = self._hessian(evaluation)
+        eye = torch.eye(self._flat.n, dtype=H.dtype, device=H.device)
+        shift = modified_cholesky_shift(H + damping * eye)  # N&W Alg. 3.3
+        self._status["last_shift"] = damping + shift
+        p = damped_newton_direction(g, H, damping + shift)
+        result = self._line_search(closure, self._option("line_search"), x,
+                                   float(evaluation.loss), g, p, self._option("lr"))
+        if result.alpha == 0.0:
+            self._end(f"line search failed ({result.message}); parameters unchanged")
+        else:
+            self._end(f"step taken (alpha={result.alpha:.3g}, tau={damping + shift:.3g})")
+        return evaluation.loss
