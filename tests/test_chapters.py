@@ -52,10 +52,12 @@ def test_toc_lists_every_chapter_file():
 @pytest.mark.slow
 @pytest.mark.notebooks
 @pytest.mark.parametrize("chapter", [c for c in CHAPTERS if is_notebook(c)])
-def test_chapter_executes(chapter, tmp_path):
+def test_chapter_executes(chapter, tmp_path, monkeypatch):
     import jupytext
     from nbclient import NotebookClient
 
+    # as in `make book`: widgets send nothing (taylornet/explorers.py, nbclient#312)
+    monkeypatch.setenv("TAYLORNET_HEADLESS_WIDGETS", "1")
     nb = jupytext.read(ROOT / f"{chapter}.md")
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT / "chapters")}})
