@@ -161,7 +161,9 @@ def gauss_newton_vector_product(outputs, loss, params, vector, *, check_finite=T
     would have to run the network again with dual tensors. Step 1 costs about
     two backward passes instead of one forward-mode pass, but it reuses the
     recorded graph; :class:`taylornet.curvature.GaussNewtonOperator`, which
-    owns the model, measures both and uses the faster. Repeated products on
+    owns the model, offers both (``mode="reverse"``/``"forward"``); the
+    benchmark measured 1.25 vs 1.77 gradients per product on CPU, so reverse
+    is its default. Repeated products on
     one graph (CG, Lanczos) should use :class:`GaussNewtonProducts`, which
     builds the :math:`v`-independent parts once.
 

@@ -260,9 +260,10 @@ class HessianOperator(_CurvatureOperator):
           ``((z - y)**2).mean()``) the product raises ``NotImplementedError``.
 
         Why the default: measured on CPU (float32, MLP 784-1024-1024-10 with
-        tanh, batch 512, cross-entropy; ``benchmarks/torch_optim.py``), one
-        product costs about 1.6 gradients with ``"double_backward"`` and
-        about 5 with ``"jvp"``: reusing the recorded gradient graph saves the
+        tanh, batch 512, cross-entropy; ``benchmarks/torch_optim.py``, figures
+        in ``benchmarks/README.md``), one product costs 1.8 gradients with
+        ``"double_backward"`` (2.8 when the graph is built for a single
+        product) and 3.3 with ``"jvp"``: reusing the recorded gradient graph saves the
         forward and backward pass that every ``"jvp"`` product repeats, and
         forward-mode kernels on the CPU are slower than reverse ones. The
         price is memory: the double graph stays alive as long as the operator.
