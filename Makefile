@@ -33,12 +33,12 @@ $(VENV)/.stamp-%: pyproject.toml constraints/ci.txt | $(PY)
 	@touch $@
 
 book: $(VENV)/.stamp-book
-	@$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet > _build.log 2>&1 \
+	@TAYLORNET_HEADLESS_WIDGETS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going --quiet > _build.log 2>&1 \
 	  || (cat _build.log; echo "book build FAILED (full log: _build.log)"; exit 1)
 	@grep -E "(WARNING|ERROR):" _build.log || true
 	@echo "book built: file://$(CURDIR)/$(BOOK_HTML)"
 
-test: bubblewrap $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
+test: bubblewrap chromium $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
 	@$(BIN)/pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -51,6 +51,17 @@ bubblewrap:
 	  { $$S apt-get install -y -qq bubblewrap || { $$S apt-get update -qq \
 	    && $$S apt-get install -y -qq bubblewrap; }; } > /dev/null 2>&1 \
 	  || echo "WARNING: bubblewrap could not be installed: the sandbox tests skip (fail in CI)"; }
+
+# The browser test (tests/test_book_browser.py) opens the built book in Debian's
+# chromium, installed the same way; without it the test skips locally and fails in CI.
+.PHONY: chromium
+chromium:
+	@command -v chromium > /dev/null 2>&1 || { \
+	  S=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); echo "installing chromium (apt-get)"; \
+	  { $$S apt-get install -y -qq chromium || { $$S apt-get update -qq \
+	    && $$S apt-get install -y -qq chromium; }; } > /dev/null 2>&1 \
+	  || if [ -n "$(CI)" ]; then echo "ERROR: chromium is missing and apt-get could not install it (the browser test needs Debian's chromium)"; exit 1; \
+	     else echo "WARNING: chromium could not be installed: the browser test skips"; fi; }
 
 lint: $(VENV)/.stamp-test
 	@$(BIN)/ruff check taylornet tests benchmarks exercises/nbgrader_config.py
