@@ -164,6 +164,29 @@ def test_extrapolation_is_efficient():
     assert res.nfev <= 8
 
 
+def test_max_growth_bounds_each_extrapolation():
+    """phi'(alpha) stays negative up to alpha = 1e4: every trial grows by at most max_growth."""
+    x, p = np.zeros(1), np.ones(1)
+    trials = []
+
+    def fg(z):
+        trials.append(float(z[0]))
+        return 0.5 * float((z[0] - 1e4) ** 2), z - 1e4
+
+    for growth in (4.0, 9.0):
+        trials.clear()
+        res = strong_wolfe(fg, x, *fg(x), p, alpha0=1e-3, c2=0.1, max_growth=growth)
+        steps = [t for t in trials[1:] if t > 0]
+        assert res.success
+        ratios = [(b - a) / (a - a0) for a0, a, b in zip([0.0] + steps, steps, steps[1:])]
+        assert max(ratios) <= growth + 1e-9
+        if growth == 4.0:
+            evaluations_at_4 = res.nfev
+    assert res.nfev < evaluations_at_4  # larger growth, fewer extrapolations
+    with pytest.raises(ValueError, match="max_growth"):
+        strong_wolfe(fg, x, *fg(x), p, max_growth=1.0)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_nan_beyond_a_barrier_is_never_returned(backend):
     """f = ||x - c||^2 / 2 for x[0] < 1.5 and NaN beyond; the unit step lands at x[0] = 2."""

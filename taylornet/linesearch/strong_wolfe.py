@@ -25,7 +25,8 @@ Departures from the book's pseudo-code, in the spirit of Moré & Thuente
 * Extrapolation uses the cubic through the last two points (or the secant
   zero of :math:`\phi'` when the cubic has no minimiser beyond), kept within
   :math:`[\alpha_i + 1.1\,\delta, \alpha_i + 4\,\delta]`, :math:`\delta = \alpha_i - \alpha_{i-1}`
-  (and below ``alpha_max``), rather than a fixed doubling.
+  (and below ``alpha_max``), rather than a fixed doubling; ``max_growth``
+  replaces the 4.
 * Interpolation safeguards: the cubic minimiser is used when it lies inside
   the bracket, then the quadratic (N&W 3.57), else bisection; the trial is
   kept at least a tenth of the bracket away from both ends, and the search
@@ -79,6 +80,7 @@ def strong_wolfe(
     c2=0.9,
     alpha_max=1e8,
     max_iter=30,
+    max_growth=_EXTRAP_UPPER,
 ):
     r"""Find a step satisfying the strong Wolfe conditions (N&W 3.7, Algs. 3.5-3.6).
 
@@ -100,6 +102,12 @@ def strong_wolfe(
         Largest step tried.
     max_iter : int
         At most this many evaluations of ``fun_and_grad``.
+    max_growth : float
+        An extrapolation trial lies at most ``max_growth`` step increments
+        beyond the last trial (4, Moré & Thuente's bound, by default;
+        :class:`taylornet.optim.LBFGS` uses 9, i.e. at most ten times the
+        first trial, as ``torch.optim.LBFGS`` does, which saves evaluations
+        when the first trial is tiny).
 
     Returns
     -------
@@ -117,22 +125,25 @@ def strong_wolfe(
         raise ValueError(f"need alpha_max > 0, got {alpha_max!r}")
     if max_iter < 1:
         raise ValueError(f"need max_iter >= 1, got {max_iter!r}")
+    if not max_growth > _EXTRAP_LOWER:
+        raise ValueError(f"need max_growth > {_EXTRAP_LOWER}, got {max_growth!r}")
     f0 = check_finite_value(f0)
     xp, d0 = directional_derivative(x, g0, p)
     start = _Trial(0.0, f0, d0, x, g0)
-    search = _StrongWolfe(fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter)
+    search = _StrongWolfe(fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth)
     return search.run(min(float(alpha0), float(alpha_max)))
 
 
 class _StrongWolfe:
     """State of one search: the constants and the evaluation count."""
 
-    def __init__(self, fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter):
+    def __init__(self, fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth):
         self.fun_and_grad = fun_and_grad
         self.xp, self.start, self.p = xp, start, p
         self.c1, self.c2 = c1, c2
         self.alpha_max = float(alpha_max)
         self.max_iter = max_iter
+        self.max_growth = float(max_growth)
         self.nfev = 0
 
     # -- the two conditions --------------------------------------------------
@@ -196,7 +207,7 @@ class _StrongWolfe:
         """
         delta = cur.alpha - prev.alpha
         lower = cur.alpha + _EXTRAP_LOWER * delta
-        upper = cur.alpha + _EXTRAP_UPPER * delta
+        upper = cur.alpha + self.max_growth * delta
         c = cubic_minimizer(prev.alpha, prev.f, prev.d, cur.alpha, cur.f, cur.d)
         if c is None or c <= cur.alpha:
             if cur.d > prev.d:  # secant on phi': zero of the line through the slopes

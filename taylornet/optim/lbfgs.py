@@ -26,6 +26,7 @@ from ..rules import lbfgs_direction
 from ._base import ClosureOptimizer
 
 _CURVATURE_EPS = 1e-10  # store (s, y) only when y.s exceeds this (torch.optim.LBFGS's test)
+_MAX_GROWTH = 9.0  # extrapolate to at most 10x the last trial, as torch.optim.LBFGS does
 
 
 class LBFGS(ClosureOptimizer):
@@ -128,7 +129,8 @@ class LBFGS(ClosureOptimizer):
             if group["line_search_fn"] == "strong_wolfe":
                 # The search may use what is left of max_eval (torch.optim.LBFGS's budget).
                 budget = max(1, max_eval - n_evals)
-                result = strong_wolfe(fun_and_grad, x, loss, g, d, alpha0=t, max_iter=budget)
+                result = strong_wolfe(fun_and_grad, x, loss, g, d, alpha0=t, max_iter=budget,
+                                      max_growth=_MAX_GROWTH)
                 n_evals += result.nfev
                 if result.alpha == 0.0:
                     mem["n_iter"] = 0  # restart from steepest descent next time
