@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import yaml
+from _toc import toc_documents
 
 pytestmark = pytest.mark.browser
 
@@ -50,26 +50,7 @@ WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 
 
 # --------------------------------------------------------------------- the toc
-def toc_docs():
-    """Documents of _toc.yml in reading order, the root first."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    docs = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                docs.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return docs
-
-
-DOCS = toc_docs()
+DOCS = toc_documents()
 ROOT_DOC = DOCS[0]
 CHAPTERS = DOCS[1:]
 

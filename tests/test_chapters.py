@@ -11,28 +11,14 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-import yaml
+from _toc import toc_documents
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 300
 
 
 def toc_chapters():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [f for f in files if f.startswith("chapters/")]
+    return [f for f in toc_documents()[1:] if f.startswith("chapters/")]
 
 
 def is_notebook(chapter):

@@ -178,7 +178,8 @@ def test_max_growth_bounds_each_extrapolation():
         res = strong_wolfe(fg, x, *fg(x), p, alpha0=1e-3, c2=0.1, max_growth=growth)
         steps = [t for t in trials[1:] if t > 0]
         assert res.success
-        ratios = [(b - a) / (a - a0) for a0, a, b in zip([0.0] + steps, steps, steps[1:])]
+        ratios = [(b - a) / (a - a0)
+                  for a0, a, b in zip([0.0, *steps[:-2]], steps[:-1], steps[1:], strict=True)]
         assert max(ratios) <= growth + 1e-9
         if growth == 4.0:
             evaluations_at_4 = res.nfev
