@@ -45,6 +45,7 @@ import subprocess
 import sys
 import threading
 import types
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -162,6 +163,10 @@ else:
         raise RuntimeError("could not read the instructor's files")
 '''
 
+# A file name in /tmp, new for each run: the sandbox's /tmp is a private tmpfs, so
+# the write succeeds there and must not appear on the host.
+SCRATCH = f"/tmp/taylornet-hostile-{uuid.uuid4().hex}.txt"
+
 # Rewrites grades, students and hidden tests in the gradebook, and drops files.
 SQLITE = '''
 import os
@@ -181,7 +186,7 @@ for db in [os.path.join(ROOT, "gradebook.db"), "../../../gradebook.db"]:
 for path in [os.path.join(ROOT, "pwned.txt"),
              os.path.join(ROOT, "source", "ps01_first_order", "pwned.txt"),
              os.path.join(ROOT, "autograded", "honest_solutions", "ps01_first_order", "pwned.txt"),
-             "pwned.txt", "/tmp/scratch.txt"]:
+             "pwned.txt", {scratch!r}]:
     try:
         with open(path, "w") as f:
             f.write("pwned")
@@ -226,7 +231,8 @@ def hostile_submissions(release_nb, root: Path, port: int):
         "hostile_reference": ("gd_step", REFERENCE),
         "hostile_read_secrets": ("momentum_step", READ_SECRETS.format(root=str(root))),
         "hostile_sqlite": ("nesterov_step",
-                           SQLITE.format(root=str(root), wrong=wrong["nesterov_step"])),
+                           SQLITE.format(root=str(root), wrong=wrong["nesterov_step"],
+                                         scratch=SCRATCH)),
         "hostile_network": ("adam_step", NETWORK.format(port=port)),
     }
     subs = {}
@@ -418,7 +424,7 @@ def test_how_each_attack_failed(graded):
     assert "could not read the instructor's files" in secrets
 
     writes = outputs_text(autograded(course, "hostile_sqlite"))
-    assert "WROTE /tmp/scratch.txt" in writes  # the scratch folder is writable
+    assert f"WROTE {SCRATCH}" in writes  # the scratch folder is writable
     assert "WROTE" not in "".join(line for line in writes.splitlines() if "gradebook" in line)
     # whatever else "worked" went to the sandbox's scratch tmpfs (this course lives in
     # /tmp too): none of it reached the real files
