@@ -244,6 +244,18 @@ class ClosureOptimizer(torch.optim.Optimizer):
         return hv
 
     # -- line search ----------------------------------------------------------------
+    def _line_search_fun_and_grad(self, closure):
+        """``z -> (f(z), grad f(z))`` for a line search; a non-finite trial is recorded."""
+        def fun_and_grad(z):
+            trial = self._evaluate(closure, z)
+            value = float(trial.loss)
+            if not self._finite(trial.loss, trial.grad):
+                self._reject(f"non-finite loss or gradient ({value:.3g}) at a line-search "
+                             "trial; the search shortened the step")
+            return value, trial.grad
+
+        return fun_and_grad
+
     def _line_search(self, closure, kind, x, f, g, p, alpha0, c2=0.9):
         """Step along ``p`` from ``x`` with :mod:`taylornet.linesearch`; sets the parameters.
 
@@ -259,14 +271,7 @@ class ClosureOptimizer(torch.optim.Optimizer):
                 self._reject(f"non-finite loss ({value:.3g}) at a trial step; step shortened")
             return value
 
-        def fun_and_grad(z):
-            trial = self._evaluate(closure, z)
-            value = float(trial.loss)
-            if not self._finite(trial.loss, trial.grad):
-                self._reject(f"non-finite loss or gradient ({value:.3g}) at a trial step; "
-                             "step shortened")
-            return value, trial.grad
-
+        fun_and_grad = self._line_search_fun_and_grad(closure)
         if kind == "strong_wolfe":
             result = strong_wolfe(fun_and_grad, x, f, g, p, alpha0=alpha0, c2=c2)
         elif kind == "backtracking":

@@ -95,13 +95,7 @@ class LBFGS(ClosureOptimizer):
         if g.abs().max() <= tol_grad:
             return self._done(orig_loss, "converged: ||g||_inf <= tolerance_grad")
 
-        def fun_and_grad(x_trial):
-            trial = self._evaluate(closure, x_trial)
-            f = float(trial.loss)
-            if not self._finite(trial.loss, trial.grad):
-                self._reject(f"non-finite loss or gradient ({f:.3g}) at a line-search trial; "
-                             "the search shortened the step")
-            return f, trial.grad
+        fun_and_grad = self._line_search_fun_and_grad(closure)
 
         n_iter, n_evals, message = 0, 1, f"max_iter={max_iter} iterations done"
         d, t, prev_g = mem.get("d"), mem.get("t"), mem.get("prev_g")
