@@ -3,11 +3,16 @@
 # pyproject.toml or the constraints change) and are quiet on a second run.
 
 PYTHON   ?= python3
-VENV     := .venv
+# pip resolves torch as it does for any user (the newest release: a CUDA build on
+# Linux x86-64, about 6 GB in the venv). TAYLORNET_CPU_TORCH=1 pins the CPU-only
+# wheel of constraints/cpu-torch.txt instead, in a venv of its own (.venv-cpu).
+VENV     ?= $(if $(TAYLORNET_CPU_TORCH),.venv-cpu,.venv)
 BIN      := $(VENV)/bin
 PY       := $(BIN)/python
-# CI pins torch to the CPU wheel (a normal range is kept for users).
-CONSTRAINTS := $(if $(CI),-c constraints/ci.txt,$(if $(TAYLORNET_CPU_TORCH),-c constraints/ci.txt,))
+# Where the CPU wheel lives when PyPI serves a CUDA build of that release, e.g.
+# TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu (pip prefers 2.13.0+cpu then).
+TORCH_INDEX_URL ?=
+CONSTRAINTS := $(if $(TAYLORNET_CPU_TORCH),-c constraints/cpu-torch.txt $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)),)
 PIP      := $(PY) -m pip --disable-pip-version-check --no-input
 PIPLOG   := $(VENV)/pip.log
 BOOK_HTML := _build/html/index.html
@@ -27,7 +32,7 @@ $(PY):
 	@$(PIP) install -q -U pip setuptools wheel > $(PIPLOG) 2>&1 || (cat $(PIPLOG); exit 1)
 
 # One stamp per extra set; re-installs only when the inputs change.
-$(VENV)/.stamp-%: pyproject.toml constraints/ci.txt | $(PY)
+$(VENV)/.stamp-%: pyproject.toml constraints/cpu-torch.txt | $(PY)
 	@echo "installing taylornet[$*] into $(VENV) (log: $(PIPLOG))"
 	@$(PIP) install -q $(CONSTRAINTS) -e ".[$*]" >> $(PIPLOG) 2>&1 || (tail -40 $(PIPLOG); exit 1)
 	@touch $@
@@ -38,8 +43,17 @@ book: $(VENV)/.stamp-book
 	@grep -E "(WARNING|ERROR):" _build.log || true
 	@echo "book built: file://$(CURDIR)/$(BOOK_HTML)"
 
+# The whole suite at the machine's thread count (chapters are executed once more,
+# single-threaded, by tests/test_chapters.py), then the numerical tests again on one
+# BLAS/torch thread: another reduction order, another rounding, the same claims.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: bubblewrap chromium $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
+	@$(BIN)/python -c "import torch; print('torch', torch.__version__, '|', torch.get_num_threads(), 'threads')"
 	@$(BIN)/pytest -q; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	  echo "numerical tests again on one thread ($(ONE_THREAD))"; \
+	  $(ONE_THREAD) $(BIN)/pytest -q -p no:cacheprovider -m "not notebooks and not grading and not browser"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The autograding sandbox (exercises/README.md) runs kernels in bubblewrap: Debian's
