@@ -17,12 +17,13 @@ PIP      := $(PY) -m pip --disable-pip-version-check --no-input
 PIPLOG   := $(VENV)/pip.log
 BOOK_HTML := _build/html/index.html
 
-.PHONY: book test lint clean help
+.PHONY: book test test-numerics lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book (every chapter executed) into _build/html"
 	@echo "make test   run the whole test suite (package, notebooks, nbgrader round trip)"
+	@echo "make test-numerics   package tests and chapters only (CI adds: TAYLORNET_CPU_TORCH=1)"
 	@echo "make lint   ruff"
 	@echo "make clean  remove _build and nbgrader outputs (keeps .venv)"
 
@@ -54,6 +55,13 @@ test: bubblewrap chromium $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stam
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	  echo "numerical tests again on one thread ($(ONE_THREAD))"; \
 	  $(ONE_THREAD) $(BIN)/pytest -q -p no:cacheprovider -m "not notebooks and not grading and not browser"; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The numerical tests and the chapters only (no grading, no browser): CI runs this a
+# second time with TAYLORNET_CPU_TORCH=1, so two torch builds execute every claim.
+test-numerics: $(VENV)/.stamp-book $(VENV)/.stamp-test
+	@$(BIN)/python -c "import torch; print('torch', torch.__version__, '|', torch.get_num_threads(), 'threads')"
+	@$(BIN)/pytest -q -p no:cacheprovider -m "not grading and not browser"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # The autograding sandbox (exercises/README.md) runs kernels in bubblewrap: Debian's
