@@ -67,3 +67,25 @@ def axpy_(y, a, x):
     if hasattr(a, "shape"):  # a 0-d tensor on y's device
         return y + a * x if wider or a.dtype != y.dtype else y.addcmul_(x, a)
     return y + a * x if wider else y.add_(x, alpha=a)
+
+
+#: floating dtypes with no LAPACK / ``torch.linalg`` kernels
+HALF_PRECISION = ("float16", "bfloat16")
+
+
+def reject_half_precision(func, **arrays):
+    """``TypeError`` when an array is float16 or bfloat16: the dtype policy.
+
+    Linear solves, factorisations and the line searches' sufficient-decrease
+    tests need at least float32 (float16's epsilon, ~1e-3, is the size of the
+    decrease they measure), so half precision is refused with a message rather
+    than silently upcast: the caller decides where the float32 copy lives.
+    """
+    for name, a in arrays.items():
+        kind = str(getattr(a, "dtype", "")).removeprefix("torch.")
+        if kind in HALF_PRECISION:
+            raise TypeError(
+                f"{func}: {name} is {kind}, which has no linear-algebra kernels and too "
+                "little precision for the method; use float32 or float64 (e.g. "
+                "x.float()), keeping float32 master weights for mixed-precision training"
+            )

@@ -6,9 +6,9 @@ import math
 import operator
 
 import numpy as np
-from array_api_compat import device
 
 from .._array import dot, namespace
+from ._probes import apply_hvp, as_like
 
 
 def hutchinson_trace(hvp, dim, num_samples, seed=None, *, like=None):
@@ -26,7 +26,8 @@ def hutchinson_trace(hvp, dim, num_samples, seed=None, *, like=None):
     an int or a ``Generator``), so a seed gives the same probes on every back
     end. They are NumPy float64 vectors unless ``like`` is given: an array or
     tensor whose kind, dtype and device the probes then take, e.g.
-    ``like=torch.empty(0, device="cuda")`` for an ``hvp`` built with torch.
+    ``like=torch.empty(0, device="cuda")`` for an ``hvp`` built with torch; an
+    ``hvp`` that fails on NumPy probes raises a ``TypeError`` that asks for ``like``.
     """
     samples = _hutchinson_samples(hvp, dim, num_samples, seed, like=like)
     return float(np.mean(samples))
@@ -48,11 +49,8 @@ def _hutchinson_samples(hvp, dim, num_samples, seed=None, *, like=None):
     samples = np.empty(num_samples)
     for i in range(num_samples):
         z = rng.choice((-1.0, 1.0), size=dim)
-        if like is not None:
-            z = namespace(like).asarray(z, dtype=like.dtype, device=device(like))
-        Hz = hvp(z)
-        if tuple(Hz.shape) != (dim,):
-            raise ValueError(f"{func}: hvp returned shape {tuple(Hz.shape)}, expected ({dim},)")
+        z = as_like(z, like)
+        Hz = apply_hvp(func, hvp, z, dim)
         samples[i] = float(dot(namespace(z, Hz), z, Hz))
         if not math.isfinite(samples[i]):
             raise ValueError(f"{func}: hvp returned non-finite values")

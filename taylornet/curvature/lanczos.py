@@ -31,15 +31,9 @@ import numpy as np
 from array_api_compat import device
 
 from .._array import dot, namespace, norm
+from ._probes import apply_hvp, as_like
 
 __all__ = ["density_on_grid", "lanczos", "lanczos_eigenvalues", "spectral_density"]
-
-
-def _as_like(v, like):
-    """The NumPy float64 vector ``v`` in ``like``'s kind, dtype and device."""
-    if like is None:
-        return v
-    return namespace(like).asarray(v, dtype=like.dtype, device=device(like))
 
 
 def lanczos(hvp, dim, num_steps, v0=None, seed=None, reorthogonalize=True, *, like=None):
@@ -109,7 +103,7 @@ def lanczos(hvp, dim, num_steps, v0=None, seed=None, reorthogonalize=True, *, li
         raise ValueError(f"{func}: num_steps must be >= 1 (got {num_steps})")
     num_steps = min(num_steps, dim)
     if v0 is None:
-        v0 = _as_like(np.random.default_rng(seed).standard_normal(dim), like)
+        v0 = as_like(np.random.default_rng(seed).standard_normal(dim), like)
     xp = namespace(v0)
     if tuple(v0.shape) != (dim,):
         raise ValueError(f"{func}: v0 has shape {tuple(v0.shape)}, expected ({dim},)")
@@ -124,9 +118,7 @@ def lanczos(hvp, dim, num_steps, v0=None, seed=None, reorthogonalize=True, *, li
     q_prev, beta_prev, scale = None, 0.0, 0.0
     for j in range(num_steps):
         Q[:, j] = q
-        w = hvp(q)
-        if tuple(w.shape) != (dim,):
-            raise ValueError(f"{func}: hvp returned shape {tuple(w.shape)}, expected ({dim},)")
+        w = apply_hvp(func, hvp, q, dim)
         if q_prev is not None:
             w = w - beta_prev * q_prev
         alpha = float(dot(xp, q, w))
@@ -263,7 +255,7 @@ def spectral_density(hvp, dim, num_probes, num_steps, seed=None, *, like=None,
             z = rng.choice((-1.0, 1.0), size=dim)
         else:
             z = rng.standard_normal(dim)
-        v = _as_like(z / np.linalg.norm(z), like)
+        v = as_like(z / np.linalg.norm(z), like)
         alphas, betas, _ = lanczos(hvp, dim, m, v0=v)
         theta, S = np.linalg.eigh(_tridiagonal(alphas, betas))
         k = theta.size

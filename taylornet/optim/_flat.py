@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from .._array import reject_half_precision
+
 
 class FlatParams:
     """The parameters of ``param_groups`` as blocks of one flat vector.
@@ -31,6 +33,7 @@ class FlatParams:
                 )
             if not p.is_floating_point():
                 raise ValueError(f"{owner}: parameter {i} has dtype {p.dtype}, not floating point")
+            reject_half_precision(owner, **{f"parameter {i}": p})
             if p.is_sparse:
                 raise ValueError(f"{owner}: parameter {i} is a sparse tensor (not supported)")
             if p.dtype != first.dtype or p.device != first.device:

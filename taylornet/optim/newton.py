@@ -31,6 +31,20 @@ from ._distributed import average
 MAX_PARAMETERS = 20_000
 
 
+def _missing_batching_rule(err: RuntimeError) -> bool:
+    r"""True for vmap's "no batching rule" errors, the one failure with a fallback.
+
+    ``torch.OutOfMemoryError`` and ``torch.AcceleratorError`` are ``RuntimeError``\ s
+    too: they must reach the caller, not turn into ``n`` slow single products.
+    """
+    fatal = tuple(getattr(torch, name) for name in ("OutOfMemoryError", "AcceleratorError")
+                  if hasattr(torch, name))
+    if isinstance(err, fatal):
+        return False
+    message = str(err).lower()
+    return "batching rule" in message or "vmap" in message
+
+
 class Newton(ClosureOptimizer):
     """Damped Newton with a dense Hessian and a line search, one iteration per ``step``.
 
@@ -71,7 +85,10 @@ class Newton(ClosureOptimizer):
                 else r.reshape(n, -1) for r, p in zip(rows, flat.params, strict=True)
             ], dim=1)
             self._status["n_hvp"] += n
-        except RuntimeError:  # an operation without a vmap rule: one product at a time
+        except RuntimeError as err:
+            if not _missing_batching_rule(err):  # out of memory, device faults: not ours
+                raise
+            # an operation without a vmap rule: one product at a time
             H = torch.stack([flat.flatten(self._local_hvp(evaluation, e)) for e in eye])
         (H,) = average(H.detach())
         return 0.5 * (H + H.T)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from array_api_compat import device
 
-from .._array import namespace
+from .._array import namespace, reject_half_precision
 
 
 def _check_jacobian(name, J, r):
+    reject_half_precision(name, J=J, r=r)
     if J.ndim != 2 or r.ndim != 1 or J.shape[0] != r.shape[0]:
         raise ValueError(
             f"{name}: J must be an m x n matrix and r a vector of length m; "

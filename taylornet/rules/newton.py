@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from .._array import namespace
+from .._array import namespace, reject_half_precision
 
 
 def _check_system(name, g, M):
+    reject_half_precision(name, g=g, H=M)
     if g.ndim != 1:
         raise ValueError(f"{name}: g must be a 1-D vector (got shape {tuple(g.shape)})")
     n = g.shape[0]

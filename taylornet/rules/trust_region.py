@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .._array import dot, namespace, norm
+from .._array import dot, namespace, norm, reject_half_precision
 
 
 def _check_radius(func, radius):
@@ -101,9 +101,10 @@ def dogleg_step(g, B, radius):
     radius = _check_radius(func, radius)
     _check_gradient(xp, func, g)
     _check_matrix(xp, func, B, g.shape[0])
+    reject_half_precision(func, g=g, B=B)
     try:
         xp.linalg.cholesky(B)
-    except (ValueError, RuntimeError) as err:  # numpy's and torch's LinAlgError
+    except xp.linalg.LinAlgError as err:  # numpy's and torch's; OOM and device errors pass
         raise ValueError(f"{func}: B must be positive definite") from err
 
     p_B = -xp.linalg.solve(B, g)

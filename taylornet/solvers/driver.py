@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import linesearch
 from .. import trust_region as tr
-from .._array import dot
+from .._array import dot, reject_half_precision
 from .methods import LEAST_SQUARES, METHODS
 from .methods.base import LineSearchMethod
 from .objective import Objective, inf_norm
@@ -230,6 +230,7 @@ def _finite(value) -> bool:
 
 
 def _check_x0(x0):
+    reject_half_precision("minimize", x0=x0)
     shape = tuple(getattr(x0, "shape", np.shape(x0)))
     if len(shape) != 1:
         raise ValueError(f"x0 must be a 1-D array (got shape {shape}); flatten it first")

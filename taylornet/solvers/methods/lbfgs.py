@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
 from ... import rules
 from ..._array import dot, namespace, norm
 from .base import LineSearchMethod
@@ -15,7 +13,7 @@ class LBFGS(LineSearchMethod):
     """``p = -H_k g`` from the last ``m`` pairs; ``H_0 = (s^T y / y^T y) I`` (eq. 7.20).
 
     A pair is stored only if ``y^T s > eps * y^T y`` (the curvature condition,
-    with ``eps`` the machine epsilon, as in L-BFGS-B).
+    with ``eps`` the machine epsilon of ``x0``'s dtype, as in L-BFGS-B).
     """
 
     search = "wolfe"
@@ -26,7 +24,7 @@ class LBFGS(LineSearchMethod):
             raise ValueError(f"lbfgs history size m must be >= 1 (got {m!r})")
         self.xp = namespace(x0)
         self.s_hist, self.y_hist = deque(maxlen=int(m)), deque(maxlen=int(m))
-        self.eps = float(np.finfo(np.float64).eps)
+        self.eps = float(self.xp.finfo(x0.dtype).eps)  # float32 runs: float32's epsilon
 
     def reset(self):
         self.s_hist.clear()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ... import rules
-from ..._array import eye_like, namespace, norm
+from ..._array import eye_like, namespace, norm, reject_half_precision
 from ...rules.conjugate_gradient import _conjugate_gradient
 from .base import LineSearchMethod
 
@@ -15,7 +13,7 @@ from .base import LineSearchMethod
 def _is_positive_definite(xp, A) -> bool:
     try:
         L = xp.linalg.cholesky(A)
-    except (np.linalg.LinAlgError, RuntimeError):
+    except xp.linalg.LinAlgError:  # not PD; out-of-memory and device errors propagate
         return False
     return bool(xp.all(xp.isfinite(L)))
 
@@ -26,6 +24,7 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=64) -> float:
     ``tau_0 = 0`` if ``min(diag H) > 0`` else ``-min(diag H) + beta``, then
     ``tau <- max(2 tau, beta)`` until the Cholesky factorisation succeeds.
     """
+    reject_half_precision("modified_cholesky_shift", H=H)
     xp = namespace(H)
     eye = eye_like(xp, H)
     min_diag = float(xp.min(xp.linalg.diagonal(H)))
