@@ -35,6 +35,16 @@ def norm(xp, a):
     return xp.linalg.vector_norm(a)
 
 
+def to_host(xp, *scalars):
+    """Python floats of the 0-d arrays ``scalars``, read together.
+
+    For torch tensors on a GPU this is one device-to-host transfer (one
+    synchronisation) instead of one per ``float(...)``: loops that need several
+    scalars per iteration for their decisions read them with one call.
+    """
+    return [float(v) for v in xp.stack([xp.reshape(s, ()) for s in scalars]).tolist()]
+
+
 def check_same_shape(**arrays):
     """Raise ``ValueError`` naming the culprits when the arrays' shapes differ."""
     shapes = {name: tuple(a.shape) for name, a in arrays.items()}

@@ -7,10 +7,11 @@
 * Randomised curvature estimators tell the caller to pass ``like=`` when an
   ``hvp`` of torch tensors is handed NumPy probes.
 * Epsilons follow the dtype (a float32 run uses float32's machine epsilon).
-* Host reads: the pure update rules never read a tensor back to the host
-  (``aten._local_scalar_dense``, the op behind ``float(t)`` and ``t.item()``,
-  is what a GPU synchronises on); the quasi-Newton updates and the Newton
-  direction read one scalar, to validate their input.
+* Host reads (what a GPU synchronises on; counted by ``tests/_host_reads.py``):
+  the pure update rules read nothing back; the quasi-Newton updates and the
+  Newton direction read one scalar, to validate their input; the loops (CG,
+  Steihaug, power iteration, ``optim.LBFGS``, ``NewtonCG``, ``minimize``) stay
+  within a budget per iteration.
 """
 
 from __future__ import annotations
@@ -18,37 +19,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from _host_reads import HostReads, host_reads
 
 import taylornet
 from taylornet import rules
 from taylornet._array import namespace
-from taylornet.curvature import hutchinson_trace, lanczos, spectral_density
+from taylornet.curvature import hutchinson_trace, lanczos, power_iteration, spectral_density
 from taylornet.optim import BFGS, LBFGS, Newton, NewtonCG, NonlinearCG, TaylorFlow
+from taylornet.rules.conjugate_gradient import _conjugate_gradient
 from taylornet.solvers.methods.lbfgs import LBFGS as LBFGSMethod
 from taylornet.solvers.methods.newton import modified_cholesky_shift
 
 HALF = [torch.float16, torch.bfloat16]
 OPTIMIZERS = [BFGS, LBFGS, Newton, NewtonCG, NonlinearCG, TaylorFlow]
-
-
-class HostReads(TorchDispatchMode):
-    """Counts ``aten._local_scalar_dense`` calls: reads of a tensor's value by the host."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func is torch.ops.aten._local_scalar_dense.default:
-            self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
-def host_reads(f, *args):
-    with HostReads() as reads:
-        f(*args)
-    return reads.count
 
 
 def spd(n, seed=0):
@@ -252,3 +235,74 @@ def test_validating_rules_read_one_scalar(name):
 
 def test_the_counter_counts():
     assert host_reads(lambda t: float(t.sum()) + t.max().item(), torch.ones(3)) == 2
+    assert host_reads(lambda t: (t.tolist(), t.numpy(), np.asarray(t)), torch.ones(3)) == 3
+
+
+# -- host reads of the loops: budgets per iteration -----------------------------------
+
+def _spd_problem(n=40):
+    A = spd(n, seed=5)
+    b = torch.linspace(-1, 1, n, dtype=torch.float64)
+    return A, b
+
+
+@pytest.mark.parametrize("k", [4, 12])
+def test_cg_reads_one_scalar_per_iteration(k):
+    A, b = _spd_problem()
+    reads = host_reads(_conjugate_gradient, lambda v: A @ v, b, tol=0.0, max_iter=k)
+    assert reads == k + 1  # ||b|| and finiteness together, then p.Ap with the next r.r
+
+
+@pytest.mark.parametrize("k", [4, 12])
+def test_steihaug_reads_one_scalar_per_iteration(k):
+    A, b = _spd_problem()
+    reads = host_reads(rules.steihaug_cg, b, lambda v: A @ v, 1e6, tol=0.0, max_iter=k)
+    assert reads <= k + 2
+
+
+@pytest.mark.parametrize("k", [4, 12])
+def test_power_iteration_reads_one_scalar_per_iteration(k):
+    A, _ = _spd_problem()
+    reads = host_reads(power_iteration, lambda v: A @ v,
+                       torch.ones(A.shape[0], dtype=A.dtype), num_iters=k, tol=0.0)
+    assert reads <= k + 2
+
+
+def _mlp_and_closure():
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 5), torch.randn(64, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    return model, (lambda: torch.nn.functional.mse_loss(model(X), y))
+
+
+def test_optim_lbfgs_host_read_budget():
+    """Per iteration: g.d, the search's slope, one read per trial, the stopping tests."""
+    model, closure = _mlp_and_closure()
+    opt = LBFGS(model.parameters(), max_iter=10, tolerance_grad=0.0, tolerance_change=0.0)
+    with HostReads() as reads:
+        opt.step(closure)
+    n_evals = opt.state["taylornet"]["n_function_evals"]
+    assert reads.count <= 3 * 10 + n_evals + 3
+    assert reads.count <= 4.5 * 10  # torch.optim.LBFGS reads 2m + 7 per iteration
+
+
+def test_newton_cg_host_read_budget():
+    model, closure = _mlp_and_closure()
+    opt = NewtonCG(model.parameters(), cg_tol=0.0, max_cg_iters=8)
+    opt.step(closure)
+    with HostReads() as reads:
+        opt.step(closure)
+    k = opt.state["taylornet"]["last_cg_iters"]
+    assert k >= 2 and reads.count <= k + 5
+
+
+def test_minimize_lbfgs_host_read_budget():
+    def f(x):
+        return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+    x0 = torch.tensor([-1.2, 1.0] * 5, dtype=torch.float64)
+    with HostReads() as reads:
+        res = taylornet.minimize(f, x0, "lbfgs", max_iter=10)
+    assert res.nit == 10
+    # per iteration: g.p, the history, the pair test; per evaluation: f and the slope
+    assert reads.count <= 3 * res.nit + 2 * res.nfev + 4

@@ -26,6 +26,9 @@ class LineSearchResult(NamedTuple):
         Whether the search's acceptance conditions hold at ``alpha``.
     message : str
         A human-readable account, in particular of why a search failed.
+    n_nonfinite : int
+        Trial points whose value or gradient was not finite (each was treated
+        as "too long" and shortened); counted by the strong Wolfe search.
     """
 
     alpha: float
@@ -36,3 +39,4 @@ class LineSearchResult(NamedTuple):
     ngev: int
     success: bool
     message: str
+    n_nonfinite: int = 0

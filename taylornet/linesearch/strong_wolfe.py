@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .._array import dot
+from .._array import dot, to_host
 from ._checks import check_finite_value, directional_derivative
 from ._interpolate import cubic_minimizer, quadratic_minimizer
 from .result import LineSearchResult
@@ -81,6 +81,8 @@ def strong_wolfe(
     alpha_max=1e8,
     max_iter=30,
     max_growth=_EXTRAP_UPPER,
+    *,
+    slope0=None,
 ):
     r"""Find a step satisfying the strong Wolfe conditions (N&W 3.7, Algs. 3.5-3.6).
 
@@ -108,6 +110,9 @@ def strong_wolfe(
         :class:`taylornet.optim.LBFGS` uses 9, i.e. at most ten times the
         first trial, as ``torch.optim.LBFGS`` does, which saves evaluations
         when the first trial is tiny).
+    slope0 : float, optional
+        :math:`g_0^\top p` when the caller has already read it (it is not
+        computed again: one host read fewer on a GPU).
 
     Returns
     -------
@@ -128,7 +133,7 @@ def strong_wolfe(
     if not max_growth > _EXTRAP_LOWER:
         raise ValueError(f"need max_growth > {_EXTRAP_LOWER}, got {max_growth!r}")
     f0 = check_finite_value(f0)
-    xp, d0 = directional_derivative(x, g0, p)
+    xp, d0 = directional_derivative(x, g0, p, slope0)
     start = _Trial(0.0, f0, d0, x, g0)
     search = _StrongWolfe(fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth)
     return search.run(min(float(alpha0), float(alpha_max)))
@@ -145,6 +150,7 @@ class _StrongWolfe:
         self.max_iter = max_iter
         self.max_growth = float(max_growth)
         self.nfev = 0
+        self.n_nonfinite = 0
 
     # -- the two conditions --------------------------------------------------
     def sufficient_decrease(self, t):
@@ -158,14 +164,19 @@ class _StrongWolfe:
         x_new = self.start.x + alpha * self.p
         f, g = self.fun_and_grad(x_new)
         self.nfev += 1
-        f = float(f)
-        d = float(dot(self.xp, g, self.p)) if math.isfinite(f) else math.nan
-        return _Trial(alpha, f, d, x_new, g)
+        if isinstance(f, (int, float)):
+            f = float(f)
+            d = float(dot(self.xp, g, self.p)) if math.isfinite(f) else math.nan
+        else:  # a 0-d array (a loss on a GPU): value and slope in one host read
+            f, d = to_host(self.xp, f, dot(self.xp, g, self.p))
+        # phi'(alpha) is finite exactly when every entry of g is (p is finite)
+        trial = _Trial(alpha, f, d if math.isfinite(f) else math.nan, x_new, g)
+        self.n_nonfinite += not trial.finite
+        return trial
 
     def success(self, t):
-        return LineSearchResult(
-            t.alpha, t.x, t.f, t.g, self.nfev, self.nfev, True, "strong Wolfe conditions hold"
-        )
+        return LineSearchResult(t.alpha, t.x, t.f, t.g, self.nfev, self.nfev, True,
+                                "strong Wolfe conditions hold", self.n_nonfinite)
 
     def failure(self, best, reason):
         if best.alpha > 0.0:
@@ -173,12 +184,12 @@ class _StrongWolfe:
                 f"{reason}; returning the best step with sufficient decrease "
                 f"(alpha={best.alpha:.6g}), which fails the curvature condition"
             )
-            return LineSearchResult(
-                best.alpha, best.x, best.f, best.g, self.nfev, self.nfev, False, message
-            )
+            return LineSearchResult(best.alpha, best.x, best.f, best.g, self.nfev, self.nfev,
+                                    False, message, self.n_nonfinite)
         s = self.start
         message = f"{reason}; no step with sufficient decrease was found, x is unchanged"
-        return LineSearchResult(0.0, s.x, s.f, s.g, self.nfev, self.nfev, False, message)
+        return LineSearchResult(0.0, s.x, s.f, s.g, self.nfev, self.nfev, False, message,
+                                self.n_nonfinite)
 
     # -- phase 1: bracketing (N&W Alg. 3.5) ----------------------------------
     def run(self, alpha):

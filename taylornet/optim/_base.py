@@ -245,16 +245,22 @@ class ClosureOptimizer(torch.optim.Optimizer):
 
     # -- line search ----------------------------------------------------------------
     def _line_search_fun_and_grad(self, closure):
-        """``z -> (f(z), grad f(z))`` for a line search; a non-finite trial is recorded."""
+        """``z -> (f(z), grad f(z))`` for :func:`strong_wolfe`, with ``f`` a 0-d tensor.
+
+        Nothing is read back here: the search reads the loss together with the
+        slope (one host read per trial) and counts the non-finite trials, which
+        :meth:`_note_nonfinite_trials` then records.
+        """
         def fun_and_grad(z):
             trial = self._evaluate(closure, z)
-            value = float(trial.loss)
-            if not self._finite(trial.loss, trial.grad):
-                self._reject(f"non-finite loss or gradient ({value:.3g}) at a line-search "
-                             "trial; the search shortened the step")
-            return value, trial.grad
+            return trial.loss.detach(), trial.grad
 
         return fun_and_grad
+
+    def _note_nonfinite_trials(self, result):
+        for _ in range(result.n_nonfinite):
+            self._reject("non-finite loss or gradient at a line-search trial; "
+                         "the search shortened the step")
 
     def _line_search(self, closure, kind, x, f, g, p, alpha0, c2=0.9):
         """Step along ``p`` from ``x`` with :mod:`taylornet.linesearch`; sets the parameters.
@@ -274,6 +280,7 @@ class ClosureOptimizer(torch.optim.Optimizer):
         fun_and_grad = self._line_search_fun_and_grad(closure)
         if kind == "strong_wolfe":
             result = strong_wolfe(fun_and_grad, x, f, g, p, alpha0=alpha0, c2=c2)
+            self._note_nonfinite_trials(result)
         elif kind == "backtracking":
             result = backtracking(fun, x, f, g, p, alpha0=alpha0)
         else:

@@ -21,6 +21,9 @@ leaves the parameters unchanged and restarts the memory).
 
 from __future__ import annotations
 
+import torch
+
+from .._array import namespace, to_host
 from ..linesearch import strong_wolfe
 from ..rules import lbfgs_direction
 from ._base import ClosureOptimizer
@@ -99,6 +102,8 @@ class LBFGS(ClosureOptimizer):
 
         n_iter, n_evals, message = 0, 1, f"max_iter={max_iter} iterations done"
         d, t, prev_g = mem.get("d"), mem.get("t"), mem.get("prev_g")
+        ys = None  # y.s of the last pair, when already read with the stopping tests
+        xp = namespace(x)
         while n_iter < max_iter:
             n_iter += 1
             mem["n_iter"] += 1
@@ -108,7 +113,7 @@ class LBFGS(ClosureOptimizer):
                 y_hist.clear()
             else:
                 y, s = g - prev_g, d * t  # N&W (6.5): y_k and s_k of the last iteration
-                if y @ s > _CURVATURE_EPS:
+                if (float(y @ s) if ys is None else ys) > _CURVATURE_EPS:
                     if len(s_hist) == group["history_size"]:
                         s_hist.pop(0)
                         y_hist.pop(0)
@@ -126,6 +131,7 @@ class LBFGS(ClosureOptimizer):
                 result = strong_wolfe(fun_and_grad, x, loss, g, d, alpha0=t, max_iter=budget,
                                       max_growth=_MAX_GROWTH)
                 n_evals += result.nfev
+                self._note_nonfinite_trials(result)
                 if result.alpha == 0.0:
                     mem["n_iter"] = 0  # restart from steepest descent next time
                     t = 0.0
@@ -139,23 +145,28 @@ class LBFGS(ClosureOptimizer):
                 else:
                     trial = self._evaluate(closure, x)
                     n_evals += 1
-                    if not self._finite(trial.loss, trial.grad):
-                        self._reject(f"non-finite loss ({float(trial.loss):.3g}) after a fixed "
+                    all_finite = torch.isfinite(trial.loss) & torch.isfinite(trial.grad).all()
+                    loss_host, finite = to_host(xp, trial.loss, all_finite)
+                    if not finite:
+                        self._reject(f"non-finite loss ({loss_host:.3g}) after a fixed "
                                      "step; step undone")
                         x, t = x_prev, 0.0
                         mem["n_iter"] = 0
                         message = "a fixed step gave a non-finite loss; undone"
                         break
-                    loss, g = float(trial.loss), trial.grad
+                    loss, g = loss_host, trial.grad
             if n_iter == max_iter:
                 break
             if n_evals >= max_eval:
                 message = f"max_eval={max_eval} closure evaluations reached"
                 break
-            if g.abs().max() <= tol_grad:
+            # The three stopping tests and the next pair's y.s in one host read.
+            g_max, step_max, ys = to_host(xp, g.abs().max(), (d * t).abs().max(),
+                                          (g - prev_g) @ (d * t))
+            if g_max <= tol_grad:
                 message = "converged: ||g||_inf <= tolerance_grad"
                 break
-            if (d * t).abs().max() <= tol_change:
+            if step_max <= tol_change:
                 message = "stopped: step ||alpha p||_inf <= tolerance_change"
                 break
             if abs(loss - prev_loss) < tol_change:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 
+from .._array import namespace, to_host
 from ..rules.conjugate_gradient import _conjugate_gradient
 from ._base import ClosureOptimizer
 from ._distributed import average
@@ -118,9 +119,9 @@ class NewtonCG(ClosureOptimizer):
         group = self.param_groups[0]
         status = self._status
         lam = status["damping"]
-        g, f = evaluation.grad, float(evaluation.loss)
+        g = evaluation.grad
+        f, g_norm = to_host(namespace(g), evaluation.loss, g.norm())  # one host read
         B = self._curvature_product(evaluation)
-        g_norm = float(g.norm())
         if g_norm == 0.0:
             self._end("converged: the gradient is zero")
             return evaluation.loss
@@ -129,15 +130,15 @@ class NewtonCG(ClosureOptimizer):
                                  max_iter=group["max_cg_iters"], stop_on_negative_curvature=True)
         status["last_cg_iters"], status["last_cg_status"] = cg.n_iter, cg.status
         if cg.n_iter == 0:  # negative curvature along -g itself (N&W Alg. 7.1)
-            p, pBp = -g, None
+            p = -g
+            pBp_dev = p @ B(p)
         else:
             p = cg.x
             # p'(B + lam I)p = p'(r - g) with r = (B + lam I)p + g, CG's residual
-            pBp = float(p @ (cg.residual - g)) - lam * float(p @ p)
+            pBp_dev = p @ (cg.residual - g) - lam * (p @ p)
+        pBp, gp = to_host(namespace(g), pBp_dev, g @ p)  # one host read
         eta = group["lr"]
-        if pBp is None:
-            pBp = float(p @ B(p))
-        model = eta * float(g @ p) + 0.5 * eta**2 * pBp  # M(eta p), undamped
+        model = eta * gp + 0.5 * eta**2 * pBp  # M(eta p), undamped
         x = self._flat.get()
         x_new = x + eta * p
         f_new = float(self._loss_at(closure, x_new))

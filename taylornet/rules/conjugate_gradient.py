@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .._array import check_same_shape, dot, namespace, norm
+from .._array import check_same_shape, dot, namespace, norm, to_host
 
 CG_BETA_KINDS = ("fr", "pr", "pr+", "hs")
 
@@ -83,7 +83,6 @@ def _conjugate_gradient(A, b, x0=None, tol=1e-10, max_iter=None, stop_on_negativ
     max_iter = n if max_iter is None else max_iter
     if not max_iter >= 0:
         raise ValueError(f"{func}: max_iter must be >= 0 (got {max_iter!r})")
-    _check_finite(xp, func, b=b)
     if x0 is not None:
         _check_finite(xp, func, x0=x0)
     if not callable(A):
@@ -92,7 +91,11 @@ def _conjugate_gradient(A, b, x0=None, tol=1e-10, max_iter=None, stop_on_negativ
     def matvec(v):
         return A(v) if callable(A) else A @ v
 
-    b_norm = float(norm(xp, b))
+    bb = dot(xp, b, b)
+    b_max, bb_host = to_host(xp, xp.max(xp.abs(b)), bb)  # one read: finiteness and ||b||
+    if not math.isfinite(b_max):
+        raise ValueError(f"{func}: b contains non-finite values")
+    b_norm = math.sqrt(bb_host) if math.isfinite(bb_host) else float(norm(xp, b))
     if b_norm == 0:
         return CGResult(xp.zeros_like(b), "converged", 0, 0, 0.0)
 
@@ -105,37 +108,45 @@ def _conjugate_gradient(A, b, x0=None, tol=1e-10, max_iter=None, stop_on_negativ
         r = matvec(x) - b
         n_matvec += 1
     p = -r
-    rr = dot(xp, r, r)
+    if x0 is None:  # r = -b: r.r is b.b, already read
+        rr, rr_host = bb, bb_host
+    else:
+        rr = dot(xp, r, r)
+        rr_host = float(rr)
 
+    # One host read per iteration: p.Ap and the next r.r come back together; the
+    # step is computed before p.Ap is known and discarded if p.Ap <= 0.
     k = 0
     status = "max_iter"
     while True:
-        if math.sqrt(float(rr)) <= tol * b_norm:
+        if math.sqrt(rr_host) <= tol * b_norm:
             status = "converged"
             break
         if k >= max_iter:
             break
         Ap = matvec(p)
         n_matvec += 1
-        pAp = float(dot(xp, p, Ap))
-        if not math.isfinite(pAp):
+        pAp = dot(xp, p, Ap)
+        alpha = rr / pAp
+        x_next = x + alpha * p
+        r_next = r + alpha * Ap
+        rr_next = dot(xp, r_next, r_next)
+        pAp_host, rr_next_host = to_host(xp, pAp, rr_next)
+        if not math.isfinite(pAp_host):
             raise ValueError(f"{func}: A p is not finite at iteration {k}")
-        if pAp <= 0:
+        if pAp_host <= 0:
             if stop_on_negative_curvature:
                 status = "negative_curvature"
                 break
             raise ValueError(
-                f"{func}: A is not positive definite (p.Ap = {pAp:.3g} <= 0 at iteration {k})"
+                f"{func}: A is not positive definite "
+                f"(p.Ap = {pAp_host:.3g} <= 0 at iteration {k})"
             )
-        alpha = rr / pAp
-        x = x + alpha * p
-        r = r + alpha * Ap
-        rr_new = dot(xp, r, r)
-        beta = rr_new / rr
-        p = -r + beta * p
-        rr = rr_new
+        x, r = x_next, r_next
+        p = -r + (rr_next / rr) * p
+        rr, rr_host = rr_next, rr_next_host
         k += 1
-    return CGResult(x, status, k, n_matvec, math.sqrt(float(rr)), r)
+    return CGResult(x, status, k, n_matvec, math.sqrt(rr_host), r)
 
 
 def cg_beta(g_new, g_old, p_old, kind="pr+"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .._array import dot, namespace, norm, reject_half_precision
+from .._array import dot, namespace, norm, reject_half_precision, to_host
 
 
 def _check_radius(func, radius):
@@ -182,10 +182,18 @@ def _steihaug_cg(g, hvp, radius, tol=1e-10, max_iter=None):
     if rr == 0:
         return SteihaugResult(z, "converged", 0, m)
 
+    rr_dev = dot(xp, r, r)
+    # One host read per iteration: d.Bd, r.d, ||z_next||^2 and the next r.r come back
+    # together; the CG step is computed before d.Bd is known and used only if d.Bd > 0.
     for j in range(max_iter):
         Bd = hvp(d)
-        dBd = float(dot(xp, d, Bd))
-        rd = float(dot(xp, r, d))
+        dBd_dev = dot(xp, d, Bd)
+        alpha_dev = rr_dev / dBd_dev
+        z_next = z + alpha_dev * d
+        r_next = r + alpha_dev * Bd
+        rr_next_dev = dot(xp, r_next, r_next)
+        dBd, rd, zz_next, rr_new = to_host(xp, dBd_dev, dot(xp, r, d),
+                                           dot(xp, z_next, z_next), rr_next_dev)
         if not math.isfinite(dBd):
             raise ValueError(f"{func}: hvp returned non-finite values at iteration {j}")
 
@@ -197,17 +205,14 @@ def _steihaug_cg(g, hvp, radius, tol=1e-10, max_iter=None):
             tau, m = (tau_plus, m_plus) if m_plus <= m_minus else (tau_minus, m_minus)
             return SteihaugResult(z + tau * d, "negative_curvature", j + 1, m)
         alpha = rr / dBd
-        z_new = z + alpha * d
-        if float(norm(xp, z_new)) >= radius:
+        if math.sqrt(zz_next) >= radius:
             _, tau = _boundary_roots(xp, z, d, radius)
             m = m + tau * rd + 0.5 * tau**2 * dBd
             return SteihaugResult(z + tau * d, "boundary", j + 1, m)
         m = m + alpha * rd + 0.5 * alpha**2 * dBd
-        z = z_new
-        r = r + alpha * Bd
-        rr_new = float(dot(xp, r, r))
+        z, r = z_next, r_next
         if math.sqrt(rr_new) <= eps:
             return SteihaugResult(z, "converged", j + 1, m)
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
+        d = -r + (rr_next_dev / rr_dev) * d
+        rr, rr_dev = rr_new, rr_next_dev
     return SteihaugResult(z, "max_iter", max_iter, m)

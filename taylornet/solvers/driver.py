@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import linesearch
 from .. import trust_region as tr
-from .._array import dot, reject_half_precision
+from .._array import dot, reject_half_precision, to_host
 from .methods import LEAST_SQUARES, METHODS
 from .methods.base import LineSearchMethod
 from .objective import Objective, inf_norm
@@ -103,7 +103,7 @@ class _Run:
         status, nit = None, 0
         try:
             for nit in range(1, self.max_iter + 1):
-                if inf_norm(self.xp, self.g) <= gtol:
+                if self.history["grad_norm"][-1] <= gtol:  # ||g||_inf, read by _record
                     status, nit = Status.CONVERGED, nit - 1
                     break
                 status = self._line_search_iteration() if line_search else self._model_iteration()
@@ -116,7 +116,7 @@ class _Run:
                 if status is not None:
                     break
             else:
-                status = (Status.CONVERGED if inf_norm(self.xp, self.g) <= gtol
+                status = (Status.CONVERGED if self.history["grad_norm"][-1] <= gtol
                           else Status.MAX_ITER)
         finally:
             if self.bar is not None:
@@ -140,16 +140,16 @@ class _Run:
         s, y = x_new - x, g_new - g
         impl.update(s, y, g_new)
         self.x, self.f, self.g = x_new, f_new, g_new
-        self._record(step_norm=float(self.xp.linalg.vector_norm(s)), alpha=alpha)
+        self._record(step_norm=self.xp.linalg.vector_norm(s), alpha=alpha)
         return None
 
     def _search(self, p, restart_allowed):
         """Line search along ``p``; on failure restart once from ``-g``."""
         impl, x, f, g = self.impl, self.x, self.f, self.g
-        slope = float(dot(self.xp, g, p)) if self._all_finite(p) else math.nan
-        if not slope < 0:  # not a descent direction (or NaN): steepest descent
+        slope = float(dot(self.xp, g, p))  # non-finite if any entry of p is (g is finite)
+        if not (slope < 0 and math.isfinite(slope)):  # not a descent direction: steepest descent
             impl.reset()
-            p = -g
+            p, slope = -g, None
             restart_allowed = False
         alpha0 = impl.initial_step(len(self.history["f"]), g, p)
         if impl.search == "armijo":
@@ -160,7 +160,7 @@ class _Run:
                     return res.alpha, res.x, res.f, g_new
         else:
             res = linesearch.strong_wolfe(self.obj.value_and_grad, x, f, g, p,
-                                          alpha0=alpha0, c2=impl.c2)
+                                          alpha0=alpha0, c2=impl.c2, slope0=slope)
             if res.success:
                 return res.alpha, res.x, res.f, res.g
         if restart_allowed:
@@ -185,7 +185,7 @@ class _Run:
         if accepted:
             self.x, self.f, self.g = x_trial, f_trial, g_trial
         self.param = impl.update_parameter(self.param, rho, p)
-        step_norm = float(self.xp.linalg.vector_norm(p)) if accepted else 0.0
+        step_norm = self.xp.linalg.vector_norm(p) if accepted else 0.0
         self._record(step_norm=step_norm, alpha=1.0 if accepted else 0.0)
         if impl.parameter_exhausted(self.param):
             return Status.RADIUS_COLLAPSED
@@ -193,9 +193,15 @@ class _Run:
 
     # -- bookkeeping ----------------------------------------------------------
     def _record(self, step_norm, alpha):
+        """Append this iterate to the history; ``step_norm`` may be a 0-d array, read
+        together with ``||g||_inf`` (one host read)."""
         h = self.history
         h["f"].append(self.f)
-        h["grad_norm"].append(inf_norm(self.xp, self.g))
+        if isinstance(step_norm, float):
+            h["grad_norm"].append(inf_norm(self.xp, self.g))
+        else:
+            step_norm, g_max = to_host(self.xp, step_norm, self.xp.max(self.xp.abs(self.g)))
+            h["grad_norm"].append(g_max)
         h["step_norm"].append(step_norm)
         h["alpha"].append(alpha)
         h["nfev"].append(self.obj.nfev)

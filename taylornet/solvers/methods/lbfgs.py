@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from ... import rules
-from ..._array import dot, namespace, norm
+from ..._array import dot, namespace, norm, to_host
 from .base import LineSearchMethod
 
 
@@ -37,6 +37,7 @@ class LBFGS(LineSearchMethod):
         return 1.0 if self.s_hist else min(1.0, 1.0 / float(norm(self.xp, g)))
 
     def update(self, s, y, g_new):
-        if float(dot(self.xp, y, s)) > self.eps * float(dot(self.xp, y, y)):
+        ys, yy = to_host(self.xp, dot(self.xp, y, s), dot(self.xp, y, y))
+        if ys > self.eps * yy:
             self.s_hist.append(s)
             self.y_hist.append(y)
