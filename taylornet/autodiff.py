@@ -32,6 +32,10 @@ from torch.func import grad as _torch_grad
 from torch.func import grad_and_value, jvp
 from torch.func import hessian as _torch_hessian
 
+from ._torch_quiet import load_forward_ad_quietly
+
+load_forward_ad_quietly()
+
 __all__ = ["grad", "hessian", "hvp", "hvp_and_third_order", "taylor_terms", "third_order",
            "value_and_grad"]
 

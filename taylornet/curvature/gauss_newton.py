@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import torch
 
+from .._torch_quiet import load_forward_ad_quietly
+
+load_forward_ad_quietly()
+
 __all__ = ["gauss_newton_vector_product"]
 
 

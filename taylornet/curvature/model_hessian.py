@@ -45,11 +45,14 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
+from .._torch_quiet import load_forward_ad_quietly
 from .gauss_newton import GaussNewtonProducts
 from .hutchinson import _hutchinson_samples
 from .lanczos import lanczos_eigenvalues
 from .lanczos import spectral_density as _spectral_density
 from .power_iteration import power_iteration as _power_iteration
+
+load_forward_ad_quietly()
 
 __all__ = ["GaussNewtonOperator", "HessianOperator"]
 

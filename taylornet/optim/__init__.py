@@ -16,11 +16,14 @@ full convention, the handling of non-finite values and the state they record
 ==================  =====================================================
 """
 
+from .._torch_quiet import load_forward_ad_quietly
 from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .newton import Newton
 from .newton_cg import NewtonCG
 from .nonlinear_cg import NonlinearCG
 from .taylor_flow import TaylorFlow
+
+load_forward_ad_quietly()
 
 __all__ = ["BFGS", "LBFGS", "Newton", "NewtonCG", "NonlinearCG", "TaylorFlow"]
