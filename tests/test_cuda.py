@@ -75,3 +75,28 @@ def test_lanczos_and_hutchinson_on_cuda():
         torch.cuda.set_sync_debug_mode("default")
     np.testing.assert_allclose(np.sort(np.asarray(top)), [63.0, 64.0], rtol=1e-8)
     assert trace == pytest.approx(float(torch.arange(1, 65).sum()), rel=1e-12)
+
+
+def test_pure_rules_do_not_synchronise_on_cuda():
+    """The rules that read nothing back on the CPU count run under sync debug mode "error"."""
+    from taylornet import rules
+
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    x, g, m = (torch.randn(8, dtype=torch.float64, device="cuda", generator=gen)
+               for _ in range(3))
+    v = m.abs()
+    S = [torch.randn(8, dtype=torch.float64, device="cuda", generator=gen) for _ in range(3)]
+    Y = [2.0 * s + 0.1 * x for s in S]
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        rules.gd_step(x, g, 0.1)
+        rules.momentum_step(x, m, g, 0.1, 0.9)
+        rules.nesterov_step(x, m, g, 0.1, 0.9)
+        rules.adam_step(x, m, v, g, 3, 0.1)
+        rules.rmsprop_step(x, v, g, 0.1)
+        rules.clip_grad_norm(g, 0.5)
+        rules.lbfgs_direction(g, S, Y)
+        rules.cg_beta(g, 2 * g + x, m, "pr+")
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
