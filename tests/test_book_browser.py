@@ -227,15 +227,16 @@ INSPECT = """(widgetSel) => {
     }
   }
   const math = Array.from(document.querySelectorAll('.math'));
-  const cells = Array.from(document.querySelectorAll('.cell'));
   const widgets = Array.from(document.querySelectorAll(widgetSel)).map(w => {
     const cell = w.closest('.cell');
     const section = cell ? cell.closest('section') : null;
     const heading = section ? section.querySelector('h1,h2,h3,h4') : null;
-    const later = section ? cells.filter(c => c !== cell && section.contains(c)
-        && (cell.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING)) : [];
-    const figures = later.flatMap(c => Array.from(c.querySelectorAll('.cell_output img')))
-        .filter(img => img.complete && img.naturalWidth > 0);
+    // a static figure: an image after the widget's cell in its section, in a cell's
+    // output or in a figure (myst-nb's glue:figure)
+    const later = section ? Array.from(section.querySelectorAll('.cell_output img, figure img'))
+        .filter(img => !cell.contains(img)
+            && (cell.compareDocumentPosition(img) & Node.DOCUMENT_POSITION_FOLLOWING)) : [];
+    const figures = later.filter(img => img.complete && img.naturalWidth > 0);
     return {section: heading ? heading.textContent.replace('#', '').trim() : '?',
             static_figures: figures.length};
   });
