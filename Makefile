@@ -17,13 +17,14 @@ PIP      := $(PY) -m pip --disable-pip-version-check --no-input
 PIPLOG   := $(VENV)/pip.log
 BOOK_HTML := _build/html/index.html
 
-.PHONY: book test test-numerics lint clean help
+.PHONY: book test test-numerics grade-env lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book (every chapter executed) into _build/html"
 	@echo "make test   run the whole test suite (package, notebooks, nbgrader round trip)"
 	@echo "make test-numerics   package tests and chapters only (CI adds: TAYLORNET_CPU_TORCH=1)"
+	@echo "make grade-env   a grading-only environment for instructors (exercises/README.md)"
 	@echo "make lint   ruff"
 	@echo "make clean  remove _build and nbgrader outputs (keeps .venv)"
 
@@ -63,6 +64,10 @@ test-numerics: $(VENV)/.stamp-book $(VENV)/.stamp-test
 	@$(BIN)/python -c "import torch; print('torch', torch.__version__, '|', torch.get_num_threads(), 'threads')"
 	@$(BIN)/pytest -q -p no:cacheprovider -m "not grading and not browser"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# What an instructor needs to grade (exercises/README.md): taylornet, nbgrader, bubblewrap.
+grade-env: bubblewrap $(VENV)/.stamp-grade
+	@echo "grading environment ready: source $(VENV)/bin/activate && cd exercises"
 
 # The autograding sandbox (exercises/README.md) runs kernels in bubblewrap: Debian's
 # package, installed with apt-get when missing (as root, or with passwordless sudo).

@@ -63,9 +63,15 @@ eigenvector up to sign). Visible tests use :func:`expect_close`,
 :func:`expect_equal`, :func:`expect_tuple`, :func:`expect_raises` and
 :func:`inputs_unchanged`, which print an ``ok:`` line or fail with a message.
 
-Warnings raised by the student code are silenced while it runs (nbgrader gives
-zero points to a test cell that writes anything to stderr): the values are
-judged, not the warnings.
+Warnings never cost points (nbgrader gives zero points to a test cell that
+writes anything to stderr): the student code runs with warnings silenced in
+hidden tests, and the set-up cell of each problem set calls
+:func:`print_warnings_to_stdout`, so that a warning in a visible test is a note
+on stdout. The values are judged, not the warnings.
+
+Failures raise :class:`GradingFailure` (an ``AssertionError``), which Jupyter
+shows as its message alone: the check, the hint, the case, then the values,
+in lines short enough for ``nbgrader validate``.
 
 Limits. A notebook runs student code in the grader's process, so a determined
 student can defeat any in-process check (by patching this module, for
@@ -83,9 +89,11 @@ import contextlib
 import functools
 import importlib
 import inspect
+import os
 import sys
 import types
 import warnings
+from textwrap import fill as _fill
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -93,22 +101,31 @@ import numpy as np
 __all__ = [
     "DEFAULT_ATOL_SCALE",
     "DEFAULT_RTOL",
+    "MESSAGE_WIDTH",
     "Case",
+    "GradingFailure",
     "ReferenceCallError",
     "assert_close",
     "assert_not_reference",
+    "begin_hidden_tests",
     "case",
     "check_against_reference",
     "check_raises",
     "expect_close",
     "expect_equal",
     "expect_raises",
+    "expect_true",
     "expect_tuple",
+    "hidden_tests_score",
     "inputs_unchanged",
+    "print_warnings_to_stdout",
     "reference",
     "reference_tripwire",
     "run_student",
 ]
+
+#: ``1`` in the environment of the kernel: partial credit per hidden case (off by default).
+PARTIAL_CREDIT_ENV = "TAYLORNET_PARTIAL_CREDIT"
 
 #: Relative tolerance of every comparison.
 DEFAULT_RTOL = 1e-9
@@ -151,7 +168,26 @@ _INF = float("inf")
 _CodeType = types.CodeType
 
 
-class ReferenceCallError(AssertionError):
+class GradingFailure(AssertionError):
+    """A failed check. Jupyter shows its message alone: the hint first, no library frames.
+
+    IPython renders an exception through ``_render_traceback_`` when it has one;
+    the lines returned here are also what ``nbgrader validate`` prints (it cuts
+    lines past 87 columns, so messages keep to short lines).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = str(self).splitlines() or [""]
+        lines[0] = f"{type(self).__name__}: {lines[0]}"
+        shown = []
+        for line in lines:  # fold long lines, keeping their indent
+            indent = " " * (len(line) - len(line.lstrip()))
+            shown += _fill(line, width=MESSAGE_WIDTH, subsequent_indent=indent + "  ",
+                           break_on_hyphens=False).splitlines() or [""]
+        return shown
+
+
+class ReferenceCallError(GradingFailure):
     """A student function called (or copied) the ``taylornet`` reference."""
 
 
@@ -167,25 +203,48 @@ def _quiet():
 # --------------------------------------------------------------------------
 # Comparisons
 # --------------------------------------------------------------------------
-def _format_array(a: Any) -> str:
+#: Messages keep to lines of this width (``nbgrader validate`` cuts lines past 87 columns).
+MESSAGE_WIDTH = 78
+
+
+def _format_array(a: Any, precision: int = 8) -> str:
     try:
         arr = _asarray(a)
         if arr.ndim == 0:
             return repr(arr.item())
-        return _array2string(arr, precision=12, separator=", ", threshold=24)
+        text = _array2string(arr, precision=precision, separator=", ", threshold=24,
+                             max_line_width=MESSAGE_WIDTH - 12)
+        return text.replace("\n", "\n" + " " * 12)
     except Exception:  # noqa: BLE001 - only used to build a message
         return repr(a)
+
+
+def _wrap(text: str, indent: str) -> str:
+    """``text`` folded to :data:`MESSAGE_WIDTH` columns, continuation lines indented."""
+    return _fill(text, width=MESSAGE_WIDTH, initial_indent=indent,
+                 subsequent_indent=" " * len(indent), break_on_hyphens=False)
+
+
+def _lines(**parts: str) -> str:
+    """``  hint: ...`` / ``  case: ...`` lines, in the order given, skipping empty ones."""
+    return "\n".join(_wrap(text, f"  {key}: ") for key, text in parts.items() if text)
+
+
+def _tail(*parts: str) -> str:
+    """The lines after a headline: the non-empty ``parts``, one per line."""
+    body = "\n".join(p for p in parts if p)
+    return "\n" + body if body else ""
 
 
 def _as_float_array(value: Any, name: str) -> np.ndarray:
     """``value`` as a float64 array, or an ``AssertionError`` that says why not."""
     if value is None:
-        raise AssertionError(f"{name} is None: did the function forget to `return` its result?")
+        raise GradingFailure(f"{name} is None: did the function forget to `return` its result?")
     try:
         with _quiet():
             arr = _asarray(value, dtype=_float64)
     except (TypeError, ValueError) as exc:
-        raise AssertionError(
+        raise GradingFailure(
             f"{name} could not be read as an array of numbers "
             f"(got a {type(value).__name__}: {exc})"
         ) from None
@@ -216,53 +275,75 @@ def _mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float
 
 
 def assert_close(actual, expected, *, name="result", rtol=DEFAULT_RTOL, atol=None, context=""):
+    """:func:`_assert_close`, counted as one check of the cell (see :func:`hidden_tests_score`)."""
+    _tally(functools.partial(_assert_close, actual, expected, name=name, rtol=rtol, atol=atol,
+                             context=context))
+
+
+def _assert_close(actual, expected, *, name="result", rtol=DEFAULT_RTOL, atol=None, context=""):
     """Assert that ``actual`` equals ``expected`` entrywise within tolerance.
 
     ``|actual - expected| <= atol + rtol*|expected|`` for every entry, where
     ``atol`` defaults to ``DEFAULT_ATOL_SCALE * max|expected|`` (so tiny arrays
     are compared relatively, not swamped by a fixed absolute tolerance).
-    Shapes must agree exactly; NaN matches only NaN. The ``AssertionError``
-    shows both arrays, the worst entry and ``context``.
+    Shapes must agree exactly; NaN matches only NaN. The :class:`GradingFailure`
+    names the check, then ``context`` (the hint and the case), then both arrays
+    and the worst entry.
     """
     exp = _asarray(expected, dtype=_float64)
     act = _as_float_array(actual, name)
-    suffix = f"\n  ({context})" if context else ""
     if act.shape != exp.shape:
-        raise AssertionError(
-            f"{name} has shape {act.shape}, expected shape {exp.shape}\n"
-            f"  expected: {_format_array(exp)}\n  got:      {_format_array(act)}{suffix}"
+        raise GradingFailure(
+            f"{name} has shape {act.shape}, expected shape {exp.shape}"
+            + _tail(context, f"  expected: {_format_array(exp)}",
+                    f"  got:      {_format_array(act)}")
         )
     found = _mismatch(act, exp, rtol, atol)
     if found is None:
         return
     n_bad, index, error, tolerance = found
     where = f"entry {list(index)}" if index else "the value"
-    raise AssertionError(
-        f"{name} is wrong in {n_bad} of {exp.size} entries\n"
-        f"  expected: {_format_array(exp)}\n"
-        f"  got:      {_format_array(act)}\n"
-        f"  worst, {where}: expected {float(exp[index])!r}, got {float(act[index])!r} "
-        f"(|error| = {error:.3g} > tolerance {tolerance:.3g}){suffix}"
+    worst = (f"  worst, {where}: expected {float(exp[index]):.12g}, "
+             f"got {float(act[index]):.12g}")
+    if tolerance < error < 1e6 * tolerance:
+        worst += "\n" + _wrap(f"|error| {error:.2g} is {error / tolerance:.0f} times the "
+                              "tolerance: too large for rounding, look at the formula", "  ")
+    raise GradingFailure(
+        f"{name} is wrong in {n_bad} of {exp.size} entries"
+        + _tail(context, f"  expected: {_format_array(exp)}",
+                f"  got:      {_format_array(act)}", worst)
     )
 
 
-def expect_close(label, got, expected, *, rtol=DEFAULT_RTOL, atol=None):
-    """Visible-test check: print a line when ``got`` matches, else fail helpfully."""
-    assert_close(got, expected, name=label, rtol=rtol, atol=atol)
-    print(f"ok: {label} = {_format_array(got)}")
+def expect_close(label, got, expected, *, hint="", rtol=DEFAULT_RTOL, atol=None):
+    """Visible-test check: print an ``ok:`` line when ``got`` matches, else fail with ``hint``."""
+    if _tally(functools.partial(assert_close, got, expected, name=label, rtol=rtol, atol=atol,
+                                context=_lines(hint=hint))):
+        print(f"ok: {label} = {_format_array(got)}")
 
 
-def expect_tuple(result, n, name):
+def expect_true(label, condition, *, hint="", detail=""):
+    """Visible-test check of a property (symmetry, a secant equation, a sign): ``ok:`` or fail."""
+    def check():
+        if condition is None or not bool(condition):
+            raise GradingFailure(f"{label}: not so" + _tail(_lines(hint=hint), _lines(got=detail)))
+
+    if _tally(check):
+        print(f"ok: {label}")
+
+
+def expect_tuple(result, n, name, *, hint=""):
     """Unpack ``result`` into ``n`` values, failing with a message instead of a ``ValueError``."""
     if not isinstance(result, (tuple, list)) or len(result) != n:
         what = f"a {type(result).__name__}"
         if isinstance(result, (tuple, list)):
             what += f" of length {len(result)}"
-        raise AssertionError(f"{name} should return a tuple of {n} arrays, got {what}")
+        raise GradingFailure(f"{name} should return a tuple of {n} arrays, got {what}"
+                             + _tail(_lines(hint=hint)))
     return tuple(result)
 
 
-def expect_equal(label, got, expected):
+def expect_equal(label, got, expected, *, hint=""):
     """Visible-test check for text and truth values: exact equality, then an ``ok:`` line.
 
     A ``str`` must be matched by a ``str`` and a ``bool`` by a bool (Python or
@@ -277,15 +358,21 @@ def expect_equal(label, got, expected):
             same = bool(got == expected)
         except Exception:  # noqa: BLE001 - an array compared elementwise, say
             same = False
-    if not same:
+
+    def check():
+        if same:
+            return
         if got is None:
-            raise AssertionError(f"{label} is None: did the function forget to `return` it?")
-        raise AssertionError(f"{label}: expected {expected!r}, got {got!r}")
-    print(f"ok: {label} = {got!r}")
+            raise GradingFailure(f"{label} is None: did the function forget to `return` it?")
+        raise GradingFailure(f"{label} is wrong" + _tail(
+            _lines(hint=hint), f"  expected: {expected!r}", f"  got:      {got!r}"))
+
+    if _tally(check):
+        print(f"ok: {label} = {got!r}")
 
 
 @contextlib.contextmanager
-def expect_raises(exception, label):
+def expect_raises(exception, label, *, hint=""):
     """Visible-test check: the code in the ``with`` block must raise ``exception``.
 
     >>> with expect_raises(ValueError, "armijo_backtracking along an ascent direction"):
@@ -302,13 +389,22 @@ def expect_raises(exception, label):
     except NotImplementedError:
         raise
     except exception as exc:
+        _tally(lambda: None)
         print(f"ok: {label} raised {type(exc).__name__}: {exc}")
         return
     except Exception as exc:
-        raise AssertionError(
-            f"{label} should raise {wanted}, but it raised {type(exc).__name__}: {exc}"
-        ) from exc
-    raise AssertionError(f"{label} should raise {wanted}, but it raised nothing")
+        failure = GradingFailure(
+            f"{label} should raise {wanted}, but it raised {type(exc).__name__}"
+            + _tail(_lines(hint=hint, got=f"{type(exc).__name__}: {exc}")))
+        failure.__cause__ = exc
+    else:
+        failure = GradingFailure(f"{label} should raise {wanted}, but it raised nothing"
+                                 + _tail(_lines(hint=hint)))
+    _tally(functools.partial(_raise, failure))  # raises, unless partial credit is on
+
+
+def _raise(failure: BaseException):
+    raise failure
 
 
 def _snapshot(value):
@@ -336,21 +432,39 @@ def _unchanged(before, after) -> bool:
 
 @contextlib.contextmanager
 def inputs_unchanged(**arrays):
-    """Fail if the code in the ``with`` block modifies any of the named arrays in place.
+    """Run a visible test's call: it must not modify the named arrays, nor use the reference.
 
     >>> with inputs_unchanged(x=x, g=g):
     ...     x_new = gd_step(x, g, 0.1)
+
+    The block runs under :class:`reference_tripwire`, as the hidden tests do, so
+    a solution that calls ``taylornet``'s reference learns it before submitting.
     """
     before = {name: _snapshot(a) for name, a in arrays.items()}
-    yield
+    with reference_tripwire():
+        yield
     for name, a in arrays.items():
         if not _unchanged(before[name], a):
-            raise AssertionError(
-                f"the argument `{name}` was modified in place: "
-                f"it was {_format_array(before[name])}, now it is {_format_array(a)}. "
-                "An update rule must build new arrays (x_new = x - lr * g), "
-                "not update its inputs (x -= lr * g)."
-            )
+            _tally(functools.partial(_raise, GradingFailure(
+                f"the argument `{name}` was modified in place" + _tail(_lines(
+                    hint="an update rule builds new arrays (x_new = x - lr * g); "
+                         "x -= lr * g overwrites the caller's x",
+                    was=_format_array(before[name]), now=_format_array(a))))))
+
+
+def print_warnings_to_stdout() -> None:
+    """Show Python and NumPy warnings on stdout, as notes, for the rest of the session.
+
+    ``nbgrader`` scores a test cell that writes to stderr as failed, and a
+    warning (``RuntimeWarning: divide by zero``) goes to stderr. The set-up cell
+    of every problem set calls this, so a cell's verdict depends on its checks
+    alone; the warning is still shown, on stdout, where it costs nothing.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"note: {category.__name__}: {message} (line {lineno})", file=sys.stdout)
+
+    warnings.showwarning = show
 
 
 # --------------------------------------------------------------------------
@@ -621,6 +735,86 @@ def assert_not_reference(student_fn, name: str) -> None:
 # --------------------------------------------------------------------------
 # Hidden tests
 # --------------------------------------------------------------------------
+class _Tally:
+    """The checks of the test cell that runs now: how many passed, the failures' messages."""
+
+    cell: object = None
+    passed = 0
+    failed: list = []
+    depth = 0  # > 0 while a counted check runs: the checks inside it are not counted again
+
+
+def _current_cell() -> object:
+    """The kernel's execution count (one per cell run), or ``None`` outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "execution_count", None)
+
+
+def _this_cell() -> type[_Tally]:
+    cell = _current_cell()
+    if cell != _Tally.cell:
+        _Tally.cell, _Tally.passed, _Tally.failed = cell, 0, []
+    return _Tally
+
+
+def _partial_credit() -> bool:
+    return os.environ.get(PARTIAL_CREDIT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def begin_hidden_tests() -> None:
+    """The first line of every hidden block: count from here if the cell's count was lost."""
+    tally = _this_cell()
+    if _current_cell() is None:
+        tally.passed, tally.failed = 0, []
+
+
+def _tally(run_check) -> bool:
+    """Run one check (a visible check or a hidden case) and count it.
+
+    All-or-nothing (the default): a failure raises. With partial credit on, a
+    failure is counted and printed, and the cell goes on. Calling the reference
+    always raises: it scores nothing, not a fraction.
+    """
+    _Tally.depth += 1
+    try:
+        run_check()
+    except ReferenceCallError:
+        raise
+    except GradingFailure as failure:
+        if not _partial_credit() or _Tally.depth > 1:
+            raise
+        tally = _this_cell()
+        tally.failed.append(str(failure))
+        print("\n".join(failure._render_traceback_()))
+        return False
+    finally:
+        _Tally.depth -= 1
+    if _Tally.depth == 0:
+        _this_cell().passed += 1
+    return True
+
+
+def hidden_tests_score(points: float):
+    """The last line of every hidden block: ``None`` (all-or-nothing), or the points earned.
+
+    With partial credit on (``TAYLORNET_PARTIAL_CREDIT=1``) the cell's value is
+    ``points`` times the fraction of its checks that passed (each visible
+    ``expect_*`` check and each case of :func:`check_against_reference` and
+    :func:`check_raises` counts once), which nbgrader records as the cell's score.
+    A plain ``assert`` on a property, an exception of the student's code, or a
+    call of the reference still fails the whole cell.
+    """
+    tally = _this_cell()
+    passed, failed = tally.passed, len(tally.failed)
+    tally.passed, tally.failed = 0, []
+    if not _partial_credit() or failed == 0:
+        return None
+    score = float(points) * passed / (passed + failed)
+    print(f"partial credit: {passed} of {passed + failed} checks pass")
+    return round(score, 6)
+
+
 class Case(NamedTuple):
     """One input of a hidden test: a label, the arguments, and a hint shown on failure."""
 
@@ -650,12 +844,13 @@ def _argument_names(fn, n_args: int) -> list[str]:
 
 
 def _context(label: str, hint: str = "") -> str:
-    return f"case: {label}" + (f"; hint: {hint}" if hint else "")
+    """The lines under a failure's headline: the hint first, then the case."""
+    return _lines(hint=hint, case=label)
 
 
 def _check_callable(student_fn, name) -> None:
     if not callable(student_fn):
-        raise AssertionError(f"`{name}` is not a function (got a {type(student_fn).__name__})")
+        raise GradingFailure(f"`{name}` is not a function (got a {type(student_fn).__name__})")
     assert_not_reference(student_fn, name)
 
 
@@ -664,15 +859,15 @@ def _check_untouched(name, c_args, args, c_kwargs, kwargs, context) -> None:
     names = _argument_names(reference(name), len(args))
     for arg_name, before, after in zip(names, c_args, args, strict=True):
         if not _unchanged(before, after):
-            raise AssertionError(
+            raise GradingFailure(
                 f"`{name}` modified its argument `{arg_name}` in place. Compute new arrays "
                 f"({arg_name}_new = ...) instead of updating `{arg_name}` with -=, +=, *= "
-                f"or slice assignment.\n  ({context})"
+                f"or slice assignment.\n{context}"
             )
     for key, before in c_kwargs.items():
         if not _unchanged(before, kwargs[key]):
-            raise AssertionError(
-                f"`{name}` modified its argument `{key}` in place.\n  ({context})"
+            raise GradingFailure(
+                f"`{name}` modified its argument `{key}` in place.\n{context}"
             )
 
 
@@ -684,10 +879,10 @@ def _run_guarded(student_fn, name, args, kwargs, context):
     except ReferenceCallError:
         raise
     except NotImplementedError:
-        raise AssertionError(f"`{name}` is not implemented yet") from None
+        raise GradingFailure(f"`{name}` is not implemented yet") from None
     except Exception as exc:
-        raise AssertionError(
-            f"`{name}` raised {type(exc).__name__}: {exc}\n  ({context})"
+        raise GradingFailure(
+            f"`{name}` raised {type(exc).__name__}: {exc}\n{context}"
         ) from exc
 
 
@@ -731,29 +926,33 @@ def check_raises(student_fn, name, cases, exception):
         except exception:
             pass
         else:
-            raise RuntimeError(f"grader error: the reference `{name}` does not raise {wanted} "
-                               f"({context})")
-        args, kwargs = _copies(c.args), _copies(c.kwargs)
-        try:
-            with reference_tripwire(), _quiet():
-                got = student_fn(*args, **kwargs)
-        except ReferenceCallError:
-            raise
-        except NotImplementedError:
-            raise AssertionError(f"`{name}` is not implemented yet") from None
-        except exception:
-            pass
-        except Exception as exc:
-            raise AssertionError(
-                f"`{name}` raised {type(exc).__name__} ({exc}), but it should raise {wanted}"
-                f"\n  ({context})"
-            ) from exc
-        else:
-            raise AssertionError(
-                f"`{name}` should raise {wanted} here, but it returned {_format_array(got)}"
-                f"\n  ({context})"
-            )
-        _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
+            raise RuntimeError(f"grader error: the reference `{name}` does not raise {wanted}"
+                               f"\n{context}")
+        _tally(functools.partial(_raises_case, student_fn, name, c, exception, wanted, context))
+
+
+def _raises_case(student_fn, name, c, exception, wanted, context) -> None:
+    args, kwargs = _copies(c.args), _copies(c.kwargs)
+    try:
+        with reference_tripwire(), _quiet():
+            got = student_fn(*args, **kwargs)
+    except ReferenceCallError:
+        raise
+    except NotImplementedError:
+        raise GradingFailure(f"`{name}` is not implemented yet") from None
+    except exception:
+        pass
+    except Exception as exc:
+        raise GradingFailure(
+            f"`{name}` raised {type(exc).__name__} ({exc}), but it should raise {wanted}"
+            f"\n{context}"
+        ) from exc
+    else:
+        raise GradingFailure(
+            f"`{name}` should raise {wanted} here, but it returned {_format_array(got)}"
+            f"\n{context}"
+        )
+    _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
 
 
 def _same_bool(value, want) -> bool:
@@ -763,23 +962,23 @@ def _same_bool(value, want) -> bool:
 def _compare(name, label, value, want, rtol, atol, context) -> None:
     """One returned value against the reference's: exact for text and truth values."""
     if value is None:
-        raise AssertionError(
-            f"`{name}`: {label} is None: did the function forget to `return` it?\n  ({context})"
+        raise GradingFailure(
+            f"`{name}`: {label} is None: did the function forget to `return` it?\n{context}"
         )
     if isinstance(want, str):
         if not (isinstance(value, str) and _str_eq(value, want)):
-            raise AssertionError(f"`{name}`: {label} is {value!r}, expected {want!r}"
-                                 f"\n  ({context})")
+            raise GradingFailure(f"`{name}`: {label} is {value!r}, expected {want!r}"
+                                 f"\n{context}")
         return
     if isinstance(want, (bool, _bool_)):
         if not _same_bool(value, want):
-            raise AssertionError(f"`{name}`: {label} is {value!r}, expected {bool(want)!r} "
-                                 f"(a bool)\n  ({context})")
+            raise GradingFailure(f"`{name}`: {label} is {value!r}, expected {bool(want)!r} "
+                                 f"(a bool)\n{context}")
         return
     if isinstance(want, _ndarray) and want.ndim > 0 and not isinstance(value, _ndarray):
-        raise AssertionError(
+        raise GradingFailure(
             f"`{name}`: {label} should be a NumPy array, got a {type(value).__name__}"
-            f"\n  ({context})"
+            f"\n{context}"
         )
     assert_close(value, want, name=f"{name}: {label}", rtol=rtol, atol=atol, context=context)
 
@@ -798,31 +997,35 @@ def check_against_reference(
     _check_callable(student_fn, name)
     ref = reference(name)
     for c in cases:
-        context = _context(c.label, c.hint)
-        with _quiet():
-            expected = ref(*_copies(c.args), **_copies(c.kwargs))
-        args, kwargs = _copies(c.args), _copies(c.kwargs)
-        got = _run_guarded(student_fn, name, args, kwargs, context)
-        _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
+        _tally(functools.partial(_reference_case, student_fn, name, ref, c, outputs, rtol, atol))
 
-        if isinstance(expected, tuple):
-            n = len(expected)
-            labels = list(outputs) if outputs else [f"output {i}" for i in range(n)]
-            if not isinstance(got, (tuple, list)) or len(got) != n:
-                what = type(got).__name__
-                if isinstance(got, (tuple, list)):
-                    what += f" of length {len(got)}"
-                raise AssertionError(
-                    f"`{name}` should return a tuple ({', '.join(labels)}), got a {what}"
-                    f"\n  ({context})"
-                )
-            pairs = list(zip(labels, got, expected, strict=True))
-        else:
-            label = outputs[0] if outputs else "result"
-            pairs = [(label, got, expected)]
 
-        for label, value, want in pairs:
-            _compare(name, label, value, want, rtol, atol, context)
+def _reference_case(student_fn, name, ref, c, outputs, rtol, atol) -> None:
+    context = _context(c.label, c.hint)
+    with _quiet():
+        expected = ref(*_copies(c.args), **_copies(c.kwargs))
+    args, kwargs = _copies(c.args), _copies(c.kwargs)
+    got = _run_guarded(student_fn, name, args, kwargs, context)
+    _check_untouched(name, c.args, args, c.kwargs, kwargs, context)
+
+    if isinstance(expected, tuple):
+        n = len(expected)
+        labels = list(outputs) if outputs else [f"output {i}" for i in range(n)]
+        if not isinstance(got, (tuple, list)) or len(got) != n:
+            what = type(got).__name__
+            if isinstance(got, (tuple, list)):
+                what += f" of length {len(got)}"
+            raise GradingFailure(
+                f"`{name}` should return a tuple ({', '.join(labels)}), got a {what}"
+                f"\n{context}"
+            )
+        pairs = list(zip(labels, got, expected, strict=True))
+    else:
+        label = outputs[0] if outputs else "result"
+        pairs = [(label, got, expected)]
+
+    for label, value, want in pairs:
+        _compare(name, label, value, want, rtol, atol, context)
 
 
 # Register the rules now, while the student has not run anything yet.

@@ -55,6 +55,7 @@ from __future__ import annotations
 import copy
 import glob
 import importlib.util
+import logging
 import os
 import queue
 import shutil
@@ -85,7 +86,7 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "ns
 #: Environment variables passed into the sandbox (everything else is dropped).
 KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION", "MPLBACKEND",
             "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED",
-            "PYDEVD_DISABLE_FILE_VALIDATION")
+            "PYDEVD_DISABLE_FILE_VALIDATION", "TAYLORNET_PARTIAL_CREDIT")
 
 
 def parse_size(text: str | int) -> int:
@@ -291,6 +292,17 @@ class SandboxKernelManager(AsyncKernelManager):
             shutil.rmtree(self._private, ignore_errors=True)
 
 
+class _ExpectedKernelDeath(logging.Filter):
+    """nbclient logs a dead kernel at ERROR; here it is expected and handled: not an error.
+
+    :meth:`SandboxedExecute._recover` logs what happened, and what it does about it,
+    in one WARNING line instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Kernel died while waiting for execute reply")
+
+
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute``, with sandboxed kernels and recovery from dead or stuck kernels.
 
@@ -311,6 +323,8 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def create_kernel_manager(self):
+        if not any(isinstance(f, _ExpectedKernelDeath) for f in self.log.filters):
+            self.log.addFilter(_ExpectedKernelDeath())
         km = super().create_kernel_manager()
         km.log = self.log  # the sandbox's lines go to the autograde log
         return km
@@ -374,8 +388,10 @@ class SandboxedExecute(Execute):
         self._broken.add(index)
         while True:
             self._restarts += 1
-            self.log.warning("%s: restarting the kernel after cell %d (restart %d)", LOG_PREFIX,
-                             index, self._restarts)
+            self.log.warning("%s: cell %d stopped the kernel (the submission exited or hit a "
+                             "time, CPU or memory limit); that cell scores zero, the kernel is "
+                             "restarted (restart %d of at most %d)", LOG_PREFIX, index,
+                             self._restarts, self.max_restarts)
             if self._restarts > self.max_restarts:
                 return
             run_sync(self.km.restart_kernel)(now=True)

@@ -74,7 +74,7 @@ def test_check_raises_explains_a_wrong_answer(student, words):
     with pytest.raises(AssertionError, match=words) as info:
         check_raises(student, "armijo_backtracking", cases, ValueError)
     if "not implemented" not in words:
-        assert "case: ascent; hint: raise ValueError" in str(info.value)
+        assert "\n  hint: raise ValueError\n  case: ascent" in str(info.value)
 
 
 def test_check_raises_a_runtime_error_is_not_a_line_search_error():
@@ -118,7 +118,7 @@ def test_run_student_returns_the_result_under_the_guards():
 
     with pytest.raises(ReferenceCallError):
         run_student(cheat, "bfgs_update", (np.eye(2), X, X))
-    with pytest.raises(AssertionError, match=r"raised KeyError: 'x'\n  \(case: c; hint: h\)"):
+    with pytest.raises(AssertionError, match=r"raised KeyError: 'x'\n  hint: h\n  case: c"):
         run_student(lambda H, s, y: {}["x"], "bfgs_update", (np.eye(2), X, X), label="c",
                     hint="h")
 
@@ -178,11 +178,13 @@ def test_expect_equal(capsys):
     expect_equal("kind", "minimum", "minimum")
     expect_equal("flags", (True, np.False_), (True, False))
     assert capsys.readouterr().out.count("ok: ") == 2
-    with pytest.raises(AssertionError, match="expected 'minimum', got 'Minimum'"):
+    with pytest.raises(AssertionError, match="expected: 'minimum'\n  got:      'Minimum'"):
         expect_equal("kind", "Minimum", "minimum")
+    with pytest.raises(AssertionError, match="kind is wrong\n  hint: lower case"):
+        expect_equal("kind", "Minimum", "minimum", hint="lower case")
     with pytest.raises(AssertionError, match="forget to `return`"):
         expect_equal("kind", None, "minimum")
-    with pytest.raises(AssertionError, match="expected True"):
+    with pytest.raises(AssertionError, match="expected: True"):
         expect_equal("flag", 1, True)
     with pytest.raises(AssertionError):
         expect_equal("array", np.ones(2), (1.0, 1.0))  # ambiguous truth value: not equal
@@ -253,3 +255,115 @@ def test_fd_hvp_reference_is_second_order_accurate():
     errors = [np.abs(taylornet.grading_refs.fd_hvp(grad, x, v, eps) - exact).max()
               for eps in (1e-2, 1e-3)]
     assert errors[1] < errors[0] / 50  # O(eps**2): a factor 100 per decade
+
+
+# ------------------------------------------- what a student reads, and when it costs
+def test_a_failure_renders_as_its_message_hint_first():
+    with pytest.raises(grading.GradingFailure) as info:
+        grading.expect_close("bfgs_update with a general B", np.arange(4.0).reshape(2, 2),
+                             np.eye(2), hint="the middle term divides by s.B s " * 4)
+    shown = info.value._render_traceback_()
+    assert shown[0].startswith("GradingFailure: bfgs_update with a general B is wrong")
+    assert shown[1].lstrip().startswith("hint: the middle term")
+    assert max(map(len, shown)) <= grading.MESSAGE_WIDTH
+    assert not any("File " in line or "grading.py" in line for line in shown)
+
+
+def test_a_small_but_real_error_is_not_called_rounding():
+    with pytest.raises(AssertionError, match="too large for rounding"):
+        grading.expect_close("adam", 1.0 + 4e-9, 1.0)
+
+
+def test_expect_true(capsys):
+    grading.expect_true("symmetric", True)
+    assert "ok: symmetric" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="secant: not so\n  hint: B_new s = y"):
+        grading.expect_true("secant", np.False_, hint="B_new s = y")
+
+
+def test_inputs_unchanged_trips_on_the_reference():
+    import taylornet.rules
+
+    x = np.ones(2)
+    with pytest.raises(ReferenceCallError):
+        with grading.inputs_unchanged(x=x):
+            taylornet.rules.gd_step(x, x, 0.1)
+
+
+def test_warnings_become_notes_on_stdout(capfd):
+    saved = warnings.showwarning
+    try:
+        grading.print_warnings_to_stdout()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            np.float64(1.0) / np.float64(0.0)  # noqa: B018 - a RuntimeWarning
+    finally:
+        warnings.showwarning = saved
+    out, err = capfd.readouterr()
+    assert "note: RuntimeWarning: divide by zero" in out and err == ""
+
+
+def _half_right(x, g, lr):  # right for lr = 0.1 only
+    return x - 0.1 * g
+
+
+GD_CASES = [case(f"lr = {lr}", (X, X, lr), hint="x - lr g") for lr in (0.1, 0.2, 0.1, 0.3)]
+
+
+def test_all_or_nothing_is_the_default(monkeypatch):
+    monkeypatch.delenv(grading.PARTIAL_CREDIT_ENV, raising=False)
+    grading.begin_hidden_tests()
+    with pytest.raises(AssertionError, match="lr = 0.2"):
+        check_against_reference(_half_right, "gd_step", GD_CASES)
+    assert grading.hidden_tests_score(2) is None
+
+
+def test_partial_credit_counts_the_cases(monkeypatch, capsys):
+    monkeypatch.setenv(grading.PARTIAL_CREDIT_ENV, "1")
+    grading.begin_hidden_tests()
+    check_against_reference(_half_right, "gd_step", GD_CASES)  # does not raise
+    check_raises(lambda *a: 1.0, "armijo_backtracking",
+                 [case("ascent", (quadratic, X, 1.0, X, X))], ValueError)
+    assert grading.hidden_tests_score(3) == pytest.approx(3 * 2 / 5)
+    out = capsys.readouterr().out
+    assert "lr = 0.2" in out and "2 of 5 checks pass" in out
+    grading.begin_hidden_tests()
+    check_against_reference(lambda x, g, lr: x - lr * g, "gd_step", GD_CASES)
+    assert grading.hidden_tests_score(3) is None  # all passed: the full points
+
+
+def test_partial_credit_gives_nothing_for_calling_the_reference(monkeypatch):
+    import taylornet.rules
+
+    monkeypatch.setenv(grading.PARTIAL_CREDIT_ENV, "1")
+    grading.begin_hidden_tests()
+    with pytest.raises(ReferenceCallError):
+        check_against_reference(lambda x, g, lr: taylornet.rules.gd_step(x, g, lr), "gd_step",
+                                GD_CASES)
+
+
+def test_restored_hidden_tests_are_not_reported_as_changes(caplog):
+    import logging
+
+    from taylornet.grading_overwrite import RestoreCells
+
+    pre = RestoreCells()
+    pre.log = logging.getLogger("restore-test")
+    with caplog.at_level(logging.DEBUG, logger="restore-test"):
+        pre.report_change("sr1_update_tests", "checksum", "a", "b")
+        pre.report_change("sr1_update_tests", "points", 3, 30)
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == ["Attribute 'points' for cell sr1_update_tests has changed! "
+                      "(should be: 3, got: 30)"]
+
+
+def test_an_expected_kernel_death_is_not_logged_as_an_error():
+    import logging
+
+    from taylornet.grading_sandbox import _ExpectedKernelDeath
+
+    keep = _ExpectedKernelDeath().filter
+    make = logging.LogRecord
+    assert not keep(make("x", logging.ERROR, "", 0,
+                         "Kernel died while waiting for execute reply.", None, None))
+    assert keep(make("x", logging.ERROR, "", 0, "Kernel failed to start", None, None))

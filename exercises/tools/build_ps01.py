@@ -57,10 +57,12 @@ def build() -> NotebookBuilder:
         * Use NumPy only. Each function is graded against the reference in
           `taylornet.rules`; a solution that calls (or copies) that reference scores
           nothing for the exercise.
-        * The test cell under each exercise checks a small example worked by hand.
-          Hidden tests check more cases when the notebook is graded: first steps from
-          a zero state, tiny gradients, several step counts, other hyperparameters,
-          2-D arrays, and that your inputs are left untouched.
+        * The test cell under each exercise checks small examples worked by hand,
+          chosen to catch the usual slips (a sign, the old state instead of the new,
+          a hyperparameter fixed to its default, a flattened matrix); a failure says
+          which idea to look at. Hidden tests check more cases when the notebook is
+          graded: tiny gradients, many step counts and hyperparameters, random 2-D
+          arrays, and that your inputs are left untouched.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
         {points_table}
@@ -70,7 +72,17 @@ def build() -> NotebookBuilder:
         # Run this cell first: it loads NumPy and the grading helpers before any of your code.
         import numpy as np
 
-        from taylornet.grading import expect_close, expect_tuple, inputs_unchanged
+        from taylornet.grading import (
+            expect_close,
+            expect_equal,
+            expect_raises,
+            expect_true,
+            expect_tuple,
+            inputs_unchanged,
+            print_warnings_to_stdout,
+        )
+
+        print_warnings_to_stdout()  # warnings become notes on stdout: only the checks decide
         """)
 
     # ------------------------------------------------------------------ 1. GD
@@ -98,9 +110,19 @@ def build() -> NotebookBuilder:
         # Visible test, worked by hand: x - 0.1 * g = [1 - 0.05, -2 - 0.4].
         x = np.array([1.0, -2.0])
         g = np.array([0.5, 4.0])
-        with inputs_unchanged(x=x, g=g):
+        # A weight matrix is a parameter too: W - 0.5 * G, entry by entry.
+        W = np.array([[1.0, 2.0], [3.0, 4.0]])
+        G = np.array([[2.0, 0.0], [-2.0, 4.0]])
+        with inputs_unchanged(x=x, g=g, W=W, G=G):
             x_new = gd_step(x, g, 0.1)
-        expect_close("gd_step(x, g, lr=0.1)", x_new, [0.95, -2.4])
+            W_new = gd_step(W, G, 0.5)
+        expect_true("gd_step returns a NumPy array", isinstance(x_new, np.ndarray),
+                    hint="compute with the arrays themselves; do not build a list",
+                    detail=type(x_new).__name__)
+        expect_close("gd_step(x, g, lr=0.1)", x_new, [0.95, -2.4],
+                     hint="one step moves against the gradient, scaled by lr")
+        expect_close("gd_step(W, G, lr=0.5)", W_new, [[0.0, 2.0], [4.0, 2.0]],
+                     hint="the rule is elementwise: keep the shape of x, do not flatten")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -158,8 +180,10 @@ def build() -> NotebookBuilder:
         with inputs_unchanged(x=x, v=v, g=g):
             result = momentum_step(x, v, g, lr=0.1, beta=0.9)
         x_new, v_new = expect_tuple(result, 2, "momentum_step")
-        expect_close("v_new", v_new, [1.45, 0.1])
-        expect_close("x_new", x_new, [0.855, 1.99])
+        expect_close("v_new", v_new, [1.45, 0.1],
+                     hint="the velocity adds the whole gradient to beta * v (PyTorch convention)")
+        expect_close("x_new", x_new, [0.855, 1.99],
+                     hint="heavy ball steps along the NEW velocity, times lr")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -216,9 +240,12 @@ def build() -> NotebookBuilder:
         g = np.array([1.0, 1.0])
         with inputs_unchanged(x=x, v=v, g=g):
             result = nesterov_step(x, v, g, lr=0.1, beta=0.9)
-        x_new, v_new = expect_tuple(result, 2, "nesterov_step")
-        expect_close("v_new", v_new, [1.45, 0.1])
-        expect_close("x_new", x_new, [0.7695, 1.891])
+        x_new, v_new = expect_tuple(result, 2, "nesterov_step",
+                                    hint="return the new iterate and the new velocity")
+        expect_close("v_new", v_new, [1.45, 0.1],
+                     hint="the velocity is updated exactly as for heavy ball")
+        expect_close("x_new", x_new, [0.7695, 1.891],
+                     hint="the step is the gradient plus beta times the NEW velocity")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -286,23 +313,31 @@ def build() -> NotebookBuilder:
     nb.tests("adam_step_tests", '''
         # Visible test 1, worked by hand: from m = v = 0 at t = 1 the bias correction gives
         # m_hat = g and v_hat = g**2, so the first step is lr * g / (|g| + eps), about lr * sign(g).
-        x = np.array([1.0, 1.0])
-        g = np.array([2.0, -0.5])
-        zeros = np.zeros(2)
+        x, g, zeros = np.array([1.0, 1.0]), np.array([2.0, -0.5]), np.zeros(2)
         with inputs_unchanged(x=x, m=zeros, v=zeros, g=g):
             result = adam_step(x, zeros, zeros, g, t=1, lr=0.1)
+            # the same with beta1 = 0.5, beta2 = 0.75, eps = 1: a step lr * g / (|g| + 1)
+            other = adam_step(x, zeros, zeros, g, 1, 0.1, beta1=0.5, beta2=0.75, eps=1.0)
         x_new, m_new, v_new = expect_tuple(result, 3, "adam_step")
-        expect_close("m_new", m_new, [0.2, -0.05])        # (1 - 0.9) * g
-        expect_close("v_new", v_new, [0.004, 0.00025])    # (1 - 0.999) * g**2
+        moments = "m_new and v_new are the averages before the bias correction"
+        expect_close("m_new", m_new, [0.2, -0.05], hint=moments)        # (1 - 0.9) * g
+        expect_close("v_new", v_new, [0.004, 0.00025], hint=moments)    # (1 - 0.999) * g**2
         step = np.array([0.1 * 2.0 / (2.0 + 1e-8), -0.1 * 0.5 / (0.5 + 1e-8)])
-        expect_close("x_new", x_new, x - step)
+        expect_close("x_new", x_new, x - step,
+                     hint="correct m and v with 1 - beta**t, then add eps to sqrt(v_hat)")
+        x_new, m_new, v_new = expect_tuple(other, 3, "adam_step")
+        keywords = "use the beta1, beta2 and eps arguments, not fixed numbers"
+        expect_close("m_new, beta1 = 0.5", m_new, [1.0, -0.25], hint=keywords)
+        expect_close("v_new, beta2 = 0.75", v_new, [1.0, 0.0625], hint=keywords)
+        expect_close("x_new, eps = 1", x_new, [1 - 0.2 / 3, 1 + 0.05 / 1.5], hint=keywords)
 
-        # Visible test 2: with a constant gradient the corrected averages stay m_hat = g and
-        # v_hat = g**2 at every t, so each step, at t = 1, 2, 3, moves x by the same `step`.
+        # Visible test 2: a constant g keeps m_hat = g, v_hat = g**2: each t moves x by `step`.
         x, m, v = np.zeros(2), np.zeros(2), np.zeros(2)
         for t in (1, 2, 3):
-            x, m, v = expect_tuple(adam_step(x, m, v, g, t, lr=0.1), 3, "adam_step")
-            expect_close(f"x after the step with t = {t}", x, -t * step)
+            with inputs_unchanged(x=x, m=m, v=v, g=g):
+                x, m, v = expect_tuple(adam_step(x, m, v, g, t, lr=0.1), 3, "adam_step")
+            expect_close(f"x after the step with t = {t}", x, -t * step,
+                         hint="bias-correct with 1 - beta**t, t being THIS call's step count")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -377,9 +412,18 @@ def build() -> NotebookBuilder:
         with inputs_unchanged(x=x, s=s, g=g):
             result = rmsprop_step(x, s, g, lr=0.01)
         x_new, s_new = expect_tuple(result, 2, "rmsprop_step")
-        expect_close("s_new", s_new, [0.04, 0.0025])
+        expect_close("s_new", s_new, [0.04, 0.0025],
+                     hint="s_new averages the squared gradient, weights alpha and 1 - alpha")
         step = np.array([0.01 * 2.0 / (0.2 + 1e-8), -0.01 * 0.5 / (0.05 + 1e-8)])
-        expect_close("x_new", x_new, x - step)
+        expect_close("x_new", x_new, x - step,
+                     hint="divide by sqrt(s_new) + eps: the NEW average, eps outside the root")
+        # With alpha = 0.75: s_new = 0.25 * g**2 = [1, 0.0625], sqrt(s_new) = |g| / 2, so the
+        # step is about 2 * lr * sign(g).
+        with inputs_unchanged(x=x, s=s, g=g):
+            result = rmsprop_step(x, s, g, lr=0.01, alpha=0.75)
+        x_new, s_new = expect_tuple(result, 2, "rmsprop_step")
+        expect_close("s_new with alpha = 0.75", s_new, [1.0, 0.0625],
+                     hint="use the alpha argument, not a fixed number")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -446,12 +490,17 @@ def build() -> NotebookBuilder:
 
     nb.tests("clip_grad_norm_tests", '''
         # Visible test, worked by hand: g = [3, 4] has norm 5.
-        g = np.array([3.0, 4.0])
-        with inputs_unchanged(g=g):
+        g, zero = np.array([3.0, 4.0]), np.zeros(3)
+        with inputs_unchanged(g=g, zero=zero):
             inside = clip_grad_norm(g, 10.0)
             outside = clip_grad_norm(g, 1.0)
-        expect_close("clip_grad_norm([3, 4], max_norm=10), inside the ball", inside, [3.0, 4.0])
-        expect_close("clip_grad_norm([3, 4], max_norm=1), rescaled to norm 1", outside, [0.6, 0.8])
+            at_zero = clip_grad_norm(zero, 1.0)
+        expect_close("clip_grad_norm([3, 4], max_norm=10)", inside, [3.0, 4.0],
+                     hint="inside the ball return g unchanged: never scale a gradient up")
+        expect_close("clip_grad_norm([3, 4], max_norm=1)", outside, [0.6, 0.8],
+                     hint="outside, keep the direction and make the 2-norm exactly max_norm")
+        expect_close("clip_grad_norm(zeros, max_norm=1)", at_zero, [0.0, 0.0, 0.0],
+                     hint="the zero vector is inside every ball: no division by its norm")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -484,8 +533,14 @@ def build() -> NotebookBuilder:
         The cell below runs your functions for 60 steps on the ill-conditioned
         quadratic $f(x) = \tfrac12 (x_1^2 + 25\, x_2^2)$ (condition number 25) from
         $x_0 = (-4.5, 1.5)$ and plots the trajectories. Gradient descent must keep
-        $\eta < 2/25$ and crawls along $x_1$; momentum and the adaptive methods do
-        better. It skips the methods whose exercise is not solved yet.
+        $\eta < 2/25$ and crawls along $x_1$. Momentum and Nesterov end far closer to
+        the minimum, and so does RMSProp, whose per-coordinate scaling undoes the
+        conditioning. Adam ends *behind* gradient descent here: its steps stay
+        about $\eta$ long in every coordinate and its momentum ($\beta_1 = 0.9$)
+        carries it past the minimum, around which it circles back slowly. It is
+        built for noisy gradients; on this clean quadratic, with a constant $\eta$,
+        it stays behind. The cell skips the methods whose exercise is not solved
+        yet.
         """)
 
     nb.code("demo", '''
@@ -679,6 +734,11 @@ WRONG = {
             "    n = np.sum(g * g)\n    return g * min(1.0, max_norm / n) if n else g.copy()"),
     },
 }
+
+
+#: Catalogued wrong solutions that the visible tests let pass on purpose, with the reason
+#: (tests/test_grading_visible.py); every other entry of ``WRONG`` fails a visible test.
+VISIBLE_MISSES: dict[str, dict[str, str]] = {}
 
 
 if __name__ == "__main__":

@@ -53,10 +53,13 @@ def build() -> NotebookBuilder:
         * Never modify an argument, and use NumPy only. Each function is graded
           against a reference in `taylornet`; a solution that calls (or copies) that
           reference scores nothing for the exercise.
-        * The test cell under each exercise checks a small example worked by hand.
-          Hidden tests check more cases when the notebook is graded: negative
-          dominant eigenvalues, stopping rules, seeds, tolerances, singular and
-          indefinite Hessians, and the number of gradient evaluations.
+        * The test cell under each exercise checks small examples worked by hand,
+          chosen to catch the usual slips (a lost sign, a missed stopping rule, a
+          new generator for every probe, the diagonal read as eigenvalues, a
+          one-sided difference); a failure says which idea to look at. Hidden tests
+          check more cases when the notebook is graded: random matrices and seeds,
+          other tolerances and step counts, larger sizes, and that your inputs are
+          left untouched.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
         {points_table}
@@ -66,7 +69,17 @@ def build() -> NotebookBuilder:
         # Run this cell first: it loads NumPy and the grading helpers before any of your code.
         import numpy as np
 
-        from taylornet.grading import expect_close, expect_equal, expect_tuple, inputs_unchanged
+        from taylornet.grading import (
+            expect_close,
+            expect_equal,
+            expect_raises,
+            expect_true,
+            expect_tuple,
+            inputs_unchanged,
+            print_warnings_to_stdout,
+        )
+
+        print_warnings_to_stdout()  # warnings become notes on stdout: only the checks decide
         """)
 
     # ------------------------------------------------------- 1. power iteration
@@ -115,19 +128,29 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test: H = diag(3, -5, 1) has the dominant eigenvalue -5, eigenvector +-e2.
-        H = np.diag([3.0, -5.0, 1.0])
-        v0 = np.array([1.0, 1.0, 1.0])
-        with inputs_unchanged(v0=v0):
+        # Visible test: H = [[-1, 4], [4, -1]] has the eigenvalues 3, along (1, 1), and -5,
+        # along (1, -1): the dominant one is -5.
+        H, v0 = np.array([[-1.0, 4.0], [4.0, -1.0]]), np.array([2.0, 1.0])
+        with inputs_unchanged(H=H, v0=v0):
             result = power_iteration(lambda v: H @ v, v0, num_iters=500, tol=1e-12)
+            one = power_iteration(lambda v: H @ v, v0, num_iters=1)
+            zero = power_iteration(lambda v: 0.0 * v, v0)                       # H = 0
         eigenvalue, eigenvector = expect_tuple(result, 2, "power_iteration")
-        expect_close("dominant eigenvalue (negative!)", eigenvalue, -5.0, rtol=1e-9)
-        expect_close("|eigenvector|", np.abs(eigenvector), [0.0, 1.0, 0.0], atol=1e-6)
-        # One product: the Rayleigh quotient of v0/|v0|, (3 - 5 + 1)/3, and v = v0/|v0|.
-        eigenvalue, eigenvector = expect_tuple(power_iteration(lambda v: H @ v, v0, num_iters=1),
-                                               2, "power_iteration")
-        expect_close("eigenvalue after one product", eigenvalue, -1.0 / 3.0)
-        expect_close("eigenvector after one product", eigenvector, v0 / np.sqrt(3.0))
+        expect_close("dominant eigenvalue (negative!)", eigenvalue, -5.0, rtol=1e-9,
+                     hint="the eigenvalue is the Rayleigh quotient, sign included")
+        expect_close("|eigenvector|", np.abs(eigenvector), [0.5**0.5, 0.5**0.5], atol=1e-6)
+        # One product: v = (2, 1)/sqrt(5), H v = (2, 7)/sqrt(5), v.Hv = (4 + 7)/5 = 2.2.
+        eigenvalue, eigenvector = expect_tuple(one, 2, "power_iteration")
+        expect_close("eigenvalue after one product", eigenvalue, 2.2,
+                     hint="num_iters counts the products; the eigenvalue is v_k . H v_k")
+        expect_close("eigenvector after one product", eigenvector, v0 / np.sqrt(5.0),
+                     hint="return v_k, whose Rayleigh quotient you return, not the next one")
+        # H = 0: the first product gives H v = 0 = 0 v, an exact eigenpair.
+        expect_close("eigenvalue, eigenvector of H = 0", np.hstack(zero), [0.0, *v0 / 5**0.5],
+                     hint="stop when the residual <= tol * |eigenvalue|, here 0 <= 0")
+        with inputs_unchanged(H=H), expect_raises(ValueError, "v0 = 0",
+                                                  hint="a zero vector has no direction"):
+            power_iteration(lambda v: H @ v, np.zeros(2))
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -229,13 +252,22 @@ def build() -> NotebookBuilder:
         tests='''
         # Visible test 1: a diagonal H is estimated exactly, with any probes.
         D = np.diag([1.0, -2.0, 5.0, 0.5])
-        expect_close("trace estimate of diag(1, -2, 5, 0.5)",
-                     hutchinson_trace(lambda v: D @ v, 4, num_samples=3, seed=0), 4.5)
-        # Visible test 2: one sample is z.Hz for the first probe of default_rng(seed).
-        S = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, -1.0], [0.0, -1.0, 1.0]])
-        z = np.random.default_rng(42).choice([-1.0, 1.0], size=3)
-        expect_close("one sample with seed 42", hutchinson_trace(lambda v: S @ v, 3, 1, seed=42),
-                     z @ S @ z)
+        # Visible test 2: the probes of a non-diagonal S, drawn as the statement says.
+        S = np.array([[2.0, 1.0, 0.0, 1.0], [1.0, 3.0, -1.0, 0.0],
+                      [0.0, -1.0, 1.0, 2.0], [1.0, 0.0, 2.0, -1.0]])
+        rng = np.random.default_rng(42)
+        z1, z2, z3 = (rng.choice([-1.0, 1.0], size=4) for _ in range(3))
+        with inputs_unchanged(D=D, S=S):
+            diagonal = hutchinson_trace(lambda v: D @ v, 4, num_samples=3, seed=0)
+            one = hutchinson_trace(lambda v: S @ v, 4, 1, seed=42)
+            three = hutchinson_trace(lambda v: S @ v, 4, 3, seed=42)
+        expect_close("trace of diag(1, -2, 5, 0.5)", diagonal, 4.5,
+                     hint="Rademacher probes (entries -1 or +1) make z.Dz = trace(D)")
+        expect_close("one sample with seed 42", one, z1 @ S @ z1,
+                     hint="the probe comes from np.random.default_rng(seed), as described")
+        expect_close("three samples with seed 42", three, (z1 @ S @ z1 + z2 @ S @ z2
+                                                          + z3 @ S @ z3) / 3,
+                     hint="one generator for all the probes; return the mean of z.Hz")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -325,11 +357,23 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test: the four kinds, on diagonal Hessians.
-        for H, kind in [(np.diag([1.0, 2.0]), "minimum"), (np.diag([-1.0, -2.0]), "maximum"),
-                        (np.diag([1.0, -2.0]), "saddle"), (np.diag([1.0, 0.0]), "degenerate")]:
-            expect_equal(f"classify_stationary_point(diag({np.diag(H)}))",
-                         classify_stationary_point(H), kind)
+        # Visible test: S = [[1, 2], [2, 1]] has the eigenvalues 3 and -1, so S + c I has 3 + c
+        # and -1 + c; S3, S padded with zeros to 3 x 3, has 3, -1 and 0.
+        S, I = np.array([[1.0, 2.0], [2.0, 1.0]]), np.eye(2)
+        S3 = np.pad(S, (0, 1))
+        for H, tol, eigenvalues, kind, hint in [
+            (S + 2 * I, 1e-8, "5, 1", "minimum", ""),
+            (-S - 2 * I, 1e-8, "-5, -1", "maximum", ""),
+            (S, 1e-8, "3, -1", "saddle", "a positive diagonal does not make a minimum"),
+            (S + I, 1e-8, "4, 0", "degenerate", "a zero eigenvalue, no negative one: undecided"),
+            (S3, 1e-8, "3, -1, 0", "saddle", "mixed signs decide, even with a zero eigenvalue"),
+            (S3 - np.diag([0, 0, 2.0]), 1e-8, "3, -1, -2", "saddle",
+             "determinant and trace decide only in two dimensions"),
+            (S + 2 * I, 1.5, "5, 1", "degenerate", "use the tol argument"),
+        ]:
+            with inputs_unchanged(H=H):
+                got = classify_stationary_point(H, tol=tol)
+            expect_equal(f"eigenvalues {eigenvalues}, tol = {tol}", got, kind, hint=hint)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -403,15 +447,29 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test: for f(x) = x1**2 * x2 the Hessian at (1, 2) is [[4, 2], [2, 0]].
+        # Visible test: f(x) = x1**2 x2 + x1**4 / 4 has the Hessian [[7, 2], [2, 0]] at (1, 2),
+        # so H v = (12, 4) along v = (2, -1).
+        calls = []
+
+
         def grad(x):
-            return np.array([2 * x[0] * x[1], x[0] ** 2])
+            calls.append(x.copy())
+            return np.array([2 * x[0] * x[1] + x[0] ** 3, x[0] ** 2])
 
 
-        x, v = np.array([1.0, 2.0]), np.array([1.0, -1.0])
+        x, v = np.array([1.0, 2.0]), np.array([2.0, -1.0])
         with inputs_unchanged(x=x, v=v):
             hv = fd_hvp(grad, x, v)
-        expect_close("fd_hvp at (1, 2) along (1, -1)", hv, [2.0, 2.0], rtol=1e-8)
+            n_calls = len(calls)
+            coarse = fd_hvp(grad, x, v, eps=0.1)
+        central = "a central difference: grad at x + eps*v and at x - eps*v, over 2*eps"
+        expect_close("fd_hvp at (1, 2) along (2, -1)", hv, [12.0, 4.0], rtol=1e-8, hint=central)
+        expect_equal("gradient evaluations in one fd_hvp", n_calls, 2, hint=central)
+        # eps = 0.1: x +- eps*v = (1.2, 1.9) and (0.8, 2.1), and the x1**3 term is not exact:
+        # (2 * 1.2 * 1.9 + 1.2**3 - 2 * 0.8 * 2.1 - 0.8**3) / 0.2 = 12.08, and
+        # (1.2**2 - 0.8**2) / 0.2 = 4.
+        expect_close("fd_hvp with eps = 0.1", coarse, [12.08, 4.0],
+                     hint="use eps as given, on v as given (do not normalise v)")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -748,6 +806,11 @@ RIGHT = {
             "    return 0.5 * (grad(x + step) - grad(x - step)) / eps"),
     },
 }
+
+
+#: Catalogued wrong solutions that the visible tests let pass on purpose, with the reason
+#: (tests/test_grading_visible.py); every other entry of ``WRONG`` fails a visible test.
+VISIBLE_MISSES: dict[str, dict[str, str]] = {}
 
 
 if __name__ == "__main__":

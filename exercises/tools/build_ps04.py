@@ -56,11 +56,13 @@ def build() -> NotebookBuilder:
         * Some rules must **raise** an exception: `ValueError`, NumPy's
           `np.linalg.LinAlgError`, or `LineSearchError`, which the set-up cell imports
           from `taylornet.errors`. The statements say when.
-        * The test cell under each exercise checks a small example worked by hand.
-          Hidden tests check more cases when the notebook is graded: indefinite and
-          singular matrices, extreme damping, rank-deficient Jacobians, steps that
-          need many reductions, `NaN` values, the `max_iter` boundary, strong against
-          weak Wolfe, and that your inputs are left untouched.
+        * The test cell under each exercise checks small examples worked by hand,
+          chosen so that the usual slips fail with a hint: singular and indefinite
+          matrices, dependent columns, a `NaN` value, the `max_iter` boundary, strong
+          against weak Wolfe. It also checks that your inputs are left untouched and
+          that the reference is not called. Hidden tests check more cases when the
+          notebook is graded: larger random problems, extreme damping, steps that
+          need many reductions, and more step lengths and parameters.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
         {points_table}
@@ -71,7 +73,17 @@ def build() -> NotebookBuilder:
         import numpy as np
 
         from taylornet.errors import LineSearchError
-        from taylornet.grading import expect_close, expect_equal, expect_raises, inputs_unchanged
+        from taylornet.grading import (
+            expect_close,
+            expect_equal,
+            expect_raises,
+            expect_true,
+            expect_tuple,
+            inputs_unchanged,
+            print_warnings_to_stdout,
+        )
+
+        print_warnings_to_stdout()  # warnings become notes on stdout: only the checks decide
         """)
 
     # ------------------------------------------------------------ 1. Newton
@@ -101,13 +113,19 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: H = diag(2, 4), g = (2, -4) gives p = (-1, 1).
-        g, H = np.array([2.0, -4.0]), np.diag([2.0, 4.0])
+        # Visible test, worked by hand: H = [[2, 1], [1, 3]], g = (1, -2): H p = -g = (-1, 2) is
+        # solved by p = (-1, 1) (check: 2 (-1) + 1 = -1 and -1 + 3 (1) = 2).
+        g, H = np.array([1.0, -2.0]), np.array([[2.0, 1.0], [1.0, 3.0]])
+        H_singular = np.array([[1.0, 2.0], [2.0, 4.0]])       # row 2 = 2 * row 1
         with inputs_unchanged(g=g, H=H):
             p = newton_direction(g, H)
-        expect_close("newton_direction", p, [-1.0, 1.0])
-        with expect_raises(np.linalg.LinAlgError, "newton_direction with a singular H"):
-            newton_direction(g, np.diag([2.0, 0.0]))
+        expect_close("newton_direction", p, [-1.0, 1.0],
+                     hint="solve H p = -g (the whole matrix H, and the minus sign)")
+        with inputs_unchanged(g=g, H=H_singular):
+            with expect_raises(np.linalg.LinAlgError, "singular H",
+                               hint="np.linalg.solve raises LinAlgError for a singular H; "
+                                    "least squares or a pseudo-inverse would hide it"):
+                newton_direction(g, H_singular)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -175,13 +193,18 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: H = diag(-1, 3), damping 2: (H + 2 I) = diag(1, 5).
-        g, H = np.array([1.0, 1.0]), np.diag([-1.0, 3.0])
+        # Visible test, worked by hand: H = [[-1, 2], [2, 1]] is indefinite (eigenvalues +-2.24);
+        # with damping 3, H + 3 I = [[2, 2], [2, 4]] and (H + 3 I) p = -g = (-1, 0) for
+        # g = (1, 0) is solved by p = (-1, 1/2).
+        g, H = np.array([1.0, 0.0]), np.array([[-1.0, 2.0], [2.0, 1.0]])
         with inputs_unchanged(g=g, H=H):
-            p = damped_newton_direction(g, H, 2.0)
-        expect_close("damped_newton_direction(damping=2)", p, [-1.0, -0.2])
-        with expect_raises(ValueError, "damped_newton_direction with damping -1"):
-            damped_newton_direction(g, H, -1.0)
+            p = damped_newton_direction(g, H, 3.0)
+        expect_close("damped_newton_direction(damping=3)", p, [-1.0, 0.5],
+                     hint="solve (H + damping * I) p = -g: damping on the diagonal only")
+        with inputs_unchanged(g=g, H=H):
+            with expect_raises(ValueError, "damping -0.5",
+                               hint="raise ValueError when damping < 0"):
+                damped_newton_direction(g, H, -0.5)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -257,20 +280,41 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: f(z) = z.z from x = (1, 1) along p = -g = (-2, -2).
-        # alpha = 1 lands on (-1, -1) with f = 2, no decrease; alpha = 0.5 lands on 0: accepted.
+        # Visible test, worked by hand: f(z) = z.z, undefined (NaN) where z[0] < -0.9, from
+        # x = (1, 1), fx = 2, along p = -g = (-2, -2): g.p = -8. alpha = 1 lands on (-1, -1),
+        # where f is NaN: reject; alpha = 0.5 lands on (0, 0), f = 0 <= 2 - 1e-4 * 0.5 * 8: accept.
+        calls = []
+
+
         def f(z):
-            return z @ z
+            calls.append(z)
+            return z @ z if z[0] >= -0.9 else np.nan
 
 
         x, g = np.array([1.0, 1.0]), np.array([2.0, 2.0])
         with inputs_unchanged(x=x, g=g):
-            alpha = armijo_backtracking(f, x, f(x), g, -g)
-        expect_close("armijo_backtracking along -g", alpha, 0.5)
-        with expect_raises(ValueError, "armijo_backtracking along the ascent direction +g"):
-            armijo_backtracking(f, x, f(x), g, g)
-        with expect_raises(LineSearchError, "armijo_backtracking with max_iter = 0"):
-            armijo_backtracking(f, x, f(x), g, -g, max_iter=0)
+            alpha = armijo_backtracking(f, x, 2.0, g, -g)
+            n_calls = len(calls)
+            alpha_1 = armijo_backtracking(f, x, 2.0, g, -g, max_iter=1)    # k = 0 and k = 1
+            # alpha0 = 0.75: f(-0.5, -0.5) = 0.5 <= 2 - 0.2 * 0.75 * 8 = 0.8, accepted at once
+            alpha_c1 = armijo_backtracking(f, x, 2.0, g, -g, alpha0=0.75, c1=0.2)
+        expect_close("armijo_backtracking along -g", alpha, 0.5,
+                     hint="a NaN value fails the test (NaN <= a is False): keep reducing")
+        expect_equal("calls of f", n_calls, 2,
+                     hint="fx is given: never evaluate f(x); one call of f per trial step")
+        expect_close("max_iter = 1", alpha_1, 0.5,
+                     hint="try k = 0, 1, ..., max_iter: max_iter + 1 trial steps")
+        expect_close("alpha0 = 0.75, c1 = 0.2", alpha_c1, 0.75,
+                     hint="accept when f(x + alpha p) <= fx + c1 * alpha * g.p")
+        for label, p in [("p = +g", g), ("g.p = 0", np.array([1.0, -1.0]))]:
+            with inputs_unchanged(x=x, g=g):
+                with expect_raises(ValueError, label, hint="raise ValueError when g.p >= 0"):
+                    armijo_backtracking(f, x, 2.0, g, p)
+        with inputs_unchanged(x=x, g=g):
+            with expect_raises(LineSearchError, "1 try",      # max_iter = 0: alpha = 1 only
+                               hint="max_iter = 0 allows one trial step, alpha = 1, where f is "
+                                    "NaN; when no step is accepted raise LineSearchError"):
+                armijo_backtracking(f, x, 2.0, g, -g, max_iter=0)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -388,8 +432,9 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: f(z) = z.z/2 from x = (1, 0) along p = (-1, 0);
-        # the exact minimiser along p is alpha = 1.
+        # Visible test, worked by hand: f(z) = z.z / 2, grad f(z) = z, from x = (2, 4) along
+        # p = (-1, 0): f(x) = 10, grad(x).p = -2, f(x + alpha p) = 10 - 2 alpha + alpha**2 / 2
+        # and the slope grad(x + alpha p).p = alpha - 2. Curvature (c2 = 0.9): |alpha - 2| <= 1.8.
         def f(z):
             return 0.5 * (z @ z)
 
@@ -398,14 +443,19 @@ def build() -> NotebookBuilder:
             return z
 
 
-        x, p = np.array([1.0, 0.0]), np.array([-1.0, 0.0])
-        with inputs_unchanged(x=x, p=p):
-            result = wolfe_conditions(f, grad, x, p, 1.0)
-        expect_equal("wolfe_conditions at the exact minimiser", result, (True, True))
-        expect_equal("a tiny step: decrease but no curvature",
-                     wolfe_conditions(f, grad, x, p, 0.01), (True, False))
-        expect_equal("a step too long: neither",
-                     wolfe_conditions(f, grad, x, p, 2.5), (False, False))
+        x, p = np.array([2.0, 4.0]), np.array([-1.0, 0.0])
+        for alpha, c1, want in [(1.0, 1e-4, (True, True)),     # 8.5 <= 9.9998;  |-1| <= 1.8
+                                (0.1, 1e-4, (True, False)),    # 9.805 <= 9.99998; |-1.9| > 1.8
+                                (3.9, 1e-4, (True, False)),    # 9.805 <= 9.99922; |1.9| > 1.8
+                                (3.0, 0.5, (False, True))]:    # 8.5 > 10 - 0.5 * 3 * 2 = 7
+            with inputs_unchanged(x=x, p=p):
+                result = wolfe_conditions(f, grad, x, p, alpha, c1=c1)
+            decrease, curvature = expect_tuple(result, 2, "wolfe_conditions")
+            expect_equal(f"alpha = {alpha}, c1 = {c1}: sufficient decrease", decrease, want[0],
+                         hint="f(x + alpha p) <= f(x) + c1 alpha grad(x).p, as a Python bool")
+            expect_equal(f"alpha = {alpha}: curvature", curvature, want[1],
+                         hint="strong Wolfe: |grad(x + alpha p).p| <= c2 |grad(x).p|, slopes "
+                              "along p with absolute values, as a Python bool")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -492,9 +542,17 @@ def build() -> NotebookBuilder:
         # Visible test, worked by hand: J^T J = [[2, 1], [1, 2]], J^T r = (1, 2), so p = (0, -1).
         J = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         r = np.array([1.0, 2.0, 0.0])
-        with inputs_unchanged(J=J, r=r):
+        # Dependent columns: J_dep p = (b.p) (1, 1, 1) with b = (1, 2), so ||J_dep p + r|| is
+        # least for b.p = -mean(r) = -3, and the least-norm such p is -3 b / (b.b) = (-0.6, -1.2).
+        J_dep, r_dep = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]), np.array([1.0, 3.0, 5.0])
+        with inputs_unchanged(J=J, r=r, J_dep=J_dep, r_dep=r_dep):
             p = gauss_newton_direction(J, r)
-        expect_close("gauss_newton_direction", p, [0.0, -1.0], atol=1e-12)
+            p_dep = gauss_newton_direction(J_dep, r_dep)
+        expect_close("gauss_newton_direction", p, [0.0, -1.0], atol=1e-12,
+                     hint="p minimises ||J p + r||: np.linalg.lstsq(J, -r)")
+        expect_close("dependent columns: the least-norm p", p_dep, [-0.6, -1.2],
+                     hint="J^T J is singular here: solve the least-squares problem in J itself "
+                          "(np.linalg.lstsq), which returns the least-norm minimiser")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference  # noqa: E402
@@ -550,14 +608,18 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand with lam = 1: [[3, 1], [1, 3]] p = -(1, 2), p = -(1, 5)/8.
+        # Visible test, worked by hand: J^T J = [[2, 1], [1, 2]], J^T r = (1, 2); with lam = 3,
+        # [[5, 1], [1, 5]] p = -(1, 2) gives p = -(5 - 2, -1 + 10) / 24 = (-1/8, -3/8).
         J = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         r = np.array([1.0, 2.0, 0.0])
         with inputs_unchanged(J=J, r=r):
-            p = levenberg_marquardt_direction(J, r, 1.0)
-        expect_close("levenberg_marquardt_direction(lam=1)", p, [-0.125, -0.625])
-        with expect_raises(ValueError, "levenberg_marquardt_direction with lam = -1"):
-            levenberg_marquardt_direction(J, r, -1.0)
+            p = levenberg_marquardt_direction(J, r, 3.0)
+        expect_close("LM direction, lam = 3", p, [-0.125, -0.375],
+                     hint="solve (J^T J + lam * I) p = -J^T r: lam itself, on the diagonal only")
+        with inputs_unchanged(J=J, r=r):
+            with expect_raises(ValueError, "lam = -0.5",
+                               hint="raise ValueError when lam < 0"):
+                levenberg_marquardt_direction(J, r, -0.5)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference, check_raises  # noqa: E402
@@ -872,6 +934,10 @@ WRONG = {
             "    return lm(J, r, lam)"),
     },
 }
+
+#: The entries of ``WRONG`` that the visible tests let through on purpose, with the reason
+#: (``tests/test_grading_visible.py``): none, every catalogued slip fails a visible test.
+VISIBLE_MISSES: dict[str, dict[str, str]] = {}
 
 #: Other correct implementations; the hidden tests must accept them.
 RIGHT = {

@@ -67,11 +67,15 @@ def build() -> NotebookBuilder:
         * Use NumPy only. Each function is graded against the reference in
           `taylornet.rules`; a solution that calls (or copies) that reference scores
           nothing for the exercise.
-        * The test cell under each exercise checks a small example worked by hand.
-          Hidden tests check more cases when the notebook is graded: the first update
-          from the identity, the skipping rules ($y^\top s \le 0$, the SR1
-          safeguard), the secant equation, symmetry, an empty L-BFGS history and the
-          scaling of its initial matrix.
+        * The test cell under each exercise checks small examples, worked by hand (for
+          L-BFGS, against the dense BFGS recursion), chosen so that the usual slips
+          fail with a hint: a general matrix, the skipping rules ($y^\top s \le 0$,
+          the SR1 safeguard and its `r`), an empty L-BFGS history and the scaling of
+          its initial matrix. It also checks that your inputs are left untouched and
+          that the reference is not called. Hidden tests check more cases when the
+          notebook is graded: larger random problems, the first update from the
+          identity, $y^\top s = 0$, steps of very different lengths, the secant
+          equation, symmetry and positive definiteness, longer L-BFGS histories.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
         {points_table}
@@ -81,7 +85,17 @@ def build() -> NotebookBuilder:
         # Run this cell first: it loads NumPy and the grading helpers before any of your code.
         import numpy as np
 
-        from taylornet.grading import expect_close, inputs_unchanged
+        from taylornet.grading import (
+            expect_close,
+            expect_equal,
+            expect_raises,
+            expect_true,
+            expect_tuple,
+            inputs_unchanged,
+            print_warnings_to_stdout,
+        )
+
+        print_warnings_to_stdout()  # warnings become notes on stdout: only the checks decide
         """)
 
     secant_check = '''
@@ -127,14 +141,21 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: H = I, s = (1, 0), y = (2, 0): rho = 1/2 and
-        # (I - rho s y^T) = diag(0, 1), so H_new = diag(0, 1) + diag(1/2, 0) = diag(1/2, 1).
-        H, s, y = np.eye(2), np.array([1.0, 0.0]), np.array([2.0, 0.0])
-        with inputs_unchanged(H=H, s=s, y=y):
+        # Visible test, worked by hand: H = [[2, 1], [1, 1]], s = (1, 1), y = (1, 0): y.s = 1,
+        # rho = 1, L = I - rho s y^T = [[0, 0], [-1, 1]], L H L^T = [[0, 0], [0, 1]], and
+        # H_new = L H L^T + rho s s^T = [[1, 1], [1, 2]].
+        H, s, y = np.array([[2.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]), np.array([1.0, 0.0])
+        y_tiny = np.array([1.0, -0.999])                     # y.s = 0.001 > 0
+        with inputs_unchanged(H=H, s=s, y=y, y_tiny=y_tiny):
             H_new = bfgs_inverse_update(H, s, y)
-        expect_close("bfgs_inverse_update", H_new, [[0.5, 0.0], [0.0, 1.0]])
-        expect_close("the secant equation H_new y = s", H_new @ y, s)
-        expect_close("y.s < 0: no update", bfgs_inverse_update(H, s, -y), H)
+            H_tiny = bfgs_inverse_update(H, s, y_tiny)
+            H_neg = bfgs_inverse_update(H, s, -y)
+        expect_close("bfgs_inverse_update", H_new, [[1.0, 1.0], [1.0, 2.0]],
+                     hint="(I - rho s y^T) H (I - rho y s^T) + rho s s^T: s y^T on the left, "
+                          "its transpose y s^T on the right")
+        expect_close("y.s = 0.001: H_new y = s", H_tiny @ y_tiny, s, rtol=1e-6,
+                     hint="skip only when y.s <= 0; a small positive y.s is still an update")
+        expect_close("y.s < 0: no update", H_neg, H, hint="when y.s <= 0 return H unchanged")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -192,14 +213,17 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: B = I, s = (1, 0), y = (2, 0):
-        # B - e1 e1^T / 1 + (2 e1)(2 e1)^T / 2 = diag(2, 1).
-        B, s, y = np.eye(2), np.array([1.0, 0.0]), np.array([2.0, 0.0])
+        # Visible test, worked by hand: B = [[2, 1], [1, 1]], s = (1, -1), y = (2, 1): B s = (1, 0),
+        # s.B s = 1, y.s = 1, so B_new = B - (1, 0)(1, 0)^T / 1 + y y^T / 1 = [[5, 3], [3, 2]].
+        B, s, y = np.array([[2.0, 1.0], [1.0, 1.0]]), np.array([1.0, -1.0]), np.array([2.0, 1.0])
         with inputs_unchanged(B=B, s=s, y=y):
             B_new = bfgs_update(B, s, y)
-        expect_close("bfgs_update", B_new, [[2.0, 0.0], [0.0, 1.0]])
+            B_neg = bfgs_update(B, s, -y)
+        expect_close("bfgs_update", B_new, [[5.0, 3.0], [3.0, 2.0]],
+                     hint="B - (B s)(B s)^T / (s.B s) + y y^T / (y.s): the first denominator "
+                          "is s.B s, not s.s")
         expect_close("the secant equation B_new s = y", B_new @ s, y)
-        expect_close("y.s < 0: no update", bfgs_update(B, s, -y), B)
+        expect_close("y.s < 0: no update", B_neg, B, hint="when y.s <= 0 return B unchanged")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -256,14 +280,18 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: H = I, s = (1, 1), y = (2, 0):
-        # H - (2 e1)(2 e1)^T / 4 + s s^T / 2 = [[1/2, 1/2], [1/2, 3/2]].
-        H, s, y = np.eye(2), np.array([1.0, 1.0]), np.array([2.0, 0.0])
+        # Visible test, worked by hand: H = [[2, 1], [1, 1]], s = (2, 1), y = (1, -1): H y = (1, 0),
+        # y.H y = 1, y.s = 1, so H_new = H - (1, 0)(1, 0)^T / 1 + s s^T / 1 = [[5, 3], [3, 2]]
+        # (exercise 2 with s <-> y, B <-> H; inverse BFGS gives [[6, 4], [4, 3]] here).
+        H, s, y = np.array([[2.0, 1.0], [1.0, 1.0]]), np.array([2.0, 1.0]), np.array([1.0, -1.0])
         with inputs_unchanged(H=H, s=s, y=y):
             H_new = dfp_inverse_update(H, s, y)
-        expect_close("dfp_inverse_update", H_new, [[0.5, 0.5], [0.5, 1.5]])
+            H_neg = dfp_inverse_update(H, s, -y)
+        expect_close("dfp_inverse_update", H_new, [[5.0, 3.0], [3.0, 2.0]],
+                     hint="H - (H y)(H y)^T / (y.H y) + s s^T / (y.s): the first denominator "
+                          "is y.H y, not y.y")
         expect_close("the secant equation H_new y = s", H_new @ y, s)
-        expect_close("y.s < 0: no update", dfp_inverse_update(H, s, -y), H)
+        expect_close("y.s < 0: no update", H_neg, H, hint="when y.s <= 0 return H unchanged")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -327,15 +355,26 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: B = I, s = (1, 0), y = (3, 1): v = (2, 1), v.s = 2,
-        # so B_new = I + v v^T / 2 = [[3, 1], [1, 1.5]].
-        B, s, y = np.eye(2), np.array([1.0, 0.0]), np.array([3.0, 1.0])
-        with inputs_unchanged(B=B, s=s, y=y):
+        # Visible test, worked by hand: B = [[2, 1], [1, 1]], s = (1, 1), y = (5, 1): B s = (3, 2),
+        # v = y - B s = (2, -1), s.v = 1, so B_new = B + v v^T / 1 = [[6, -1], [-1, 2]].
+        # With r = 0.5: |s.v| = 1 < 0.5 |s| |v| = 0.5 sqrt(2) sqrt(5) = 1.58, so skip.
+        B, s, y = np.array([[2.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]), np.array([5.0, 1.0])
+        y_neg, y_same = np.array([-1.0, 0.0]), B @ s       # y.s = -1; y = B s gives v = 0
+        with inputs_unchanged(B=B, s=s, y=y, y_neg=y_neg, y_same=y_same):
             B_new = sr1_update(B, s, y)
-        expect_close("sr1_update", B_new, [[3.0, 1.0], [1.0, 1.5]])
-        expect_close("the secant equation B_new s = y", B_new @ s, y)
-        expect_close("v = y - B s orthogonal to s: no update",
-                     sr1_update(B, s, np.array([1.0, 5.0])), B)
+            B_neg = sr1_update(B, s, y_neg)
+            B_r = sr1_update(B, s, y, r=0.5)
+            B_same = sr1_update(B, s, y_same)
+        expect_close("sr1_update", B_new, [[6.0, -1.0], [-1.0, 2.0]],
+                     hint="B + v v^T / (v.s) with v = y - B s: the denominator is v.s")
+        expect_close("y.s < 0: B_new s = y", B_neg @ s, y_neg,
+                     hint="SR1 has no y.s > 0 condition; only the safeguard (6.26) skips")
+        expect_close("r = 0.5: no update", B_r, B,
+                     hint="the safeguard is relative and uses the r argument: compare |s.v| "
+                          "with r |s| |v|")
+        expect_close("y = B s (v = 0): no update", B_same, B,
+                     hint="v = 0: the secant equation holds already; return B (v v^T / v.s "
+                          "would be 0/0)")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -446,15 +485,24 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test 1: an empty history gives steepest descent.
-        g = np.array([1.0, -2.0])
-        expect_close("lbfgs_direction with no history", lbfgs_direction(g, [], []), -g)
-        # Visible test 2, worked by hand: one pair s = (1, 0), y = (2, 0) gives gamma = 1/2 and
-        # H = bfgs_inverse_update(I/2, s, y) = diag(1/2, 1/2), so p = -(1/2, -1).
-        s_hist, y_hist = [np.array([1.0, 0.0])], [np.array([2.0, 0.0])]
-        with inputs_unchanged(g=g, s0=s_hist[0], y0=y_hist[0]):
-            p = lbfgs_direction(g, s_hist, y_hist)
-        expect_close("lbfgs_direction with one pair", p, [-0.5, 1.0])
+        # Visible test: three pairs (oldest first) of very different scales. The expected p is
+        # -H g for H = gamma I, gamma = s.y / y.y of the newest pair, updated by inverse BFGS
+        # with each pair in turn, oldest first: written out densely below.
+        g = np.array([1.0, -2.0, 0.5])
+        S = [np.array([1.0, 0.0, 1.0]), np.array([0.0, 1.0, -1.0]), np.array([1.0, 1.0, 0.0])]
+        Y = [np.array([2.0, 1.0, 1.0]), np.array([1.0, 3.0, -1.0]), np.array([0.5, 0.5, 0.2])]
+        H = (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1]) * np.eye(3)     # gamma = 1 / 0.54
+        for s, y in zip(S, Y, strict=True):
+            L = np.eye(3) - np.outer(s, y) / (y @ s)
+            H = L @ H @ L.T + np.outer(s, s) / (y @ s)
+        with inputs_unchanged(g=g, s_hist=S, y_hist=Y):
+            p_empty = lbfgs_direction(g, [], [])
+            p = lbfgs_direction(g, S, Y)
+        expect_close("lbfgs_direction with no history", p_empty, -g,
+                     hint="no pairs: return -g, steepest descent")
+        expect_close("lbfgs_direction with three pairs", p, -H @ g,
+                     hint="gamma from the newest pair (the last in the lists); first loop "
+                          "newest to oldest, second loop oldest to newest")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -497,10 +545,12 @@ def build() -> NotebookBuilder:
         The cell below minimises the Rosenbrock function from $(-1.2, 1)$ with your
         inverse BFGS, DFP, SR1 and L-BFGS ($m = 5$), all with the same backtracking
         line search, and plots $\|\nabla f\|$ against the iteration. After the first
-        step the initial matrix is rescaled by $\gamma = s^\top y / y^\top y$
-        (N&W (6.20)); SR1 falls back to $-g$ when its matrix is not positive
-        definite, and L-BFGS forgets its pairs when backtracking gives $y^\top s \le 0$
-        (the dense updates skip such a pair themselves). DFP, far less forgiving of
+        step BFGS and DFP rescale their initial matrix by
+        $\gamma = s^\top y / y^\top y$ (N&W (6.20)). SR1 starts from $B_0 = I$ and
+        takes $-g$ instead of its direction $p = -B^{-1} g$ whenever $g^\top p \ge 0$
+        (not a descent direction, which can happen once $B$ is indefinite). L-BFGS
+        forgets its pairs when backtracking gives $y^\top s \le 0$ (the dense
+        updates skip such a pair themselves). DFP, far less forgiving of
         inexact line searches than BFGS, crawls. Methods whose exercise is not
         solved yet are skipped.
         """)
@@ -605,6 +655,11 @@ WRONG = {
             "    if y @ s <= 1e-3 * np.linalg.norm(y) * np.linalg.norm(s):\n        return H\n"
             "    rho = 1 / (y @ s)\n    L = np.eye(len(s)) - rho * np.outer(s, y)\n"
             "    return L @ H @ L.T + rho * np.outer(s, s)"),
+        "no transpose on the right (L H L)": (
+            "def bfgs_inverse_update(H, s, y):\n"
+            "    if y @ s <= 0:\n        return H\n"
+            "    rho = 1 / (y @ s)\n    L = np.eye(len(s)) - rho * np.outer(s, y)\n"
+            "    return L @ H @ L + rho * np.outer(s, s)"),
         "s and y swapped in the outer products": (
             "def bfgs_inverse_update(H, s, y):\n"
             "    if y @ s <= 0:\n        return H\n"
@@ -768,6 +823,10 @@ WRONG = {
             "    return l(g, s_hist, y_hist)"),
     },
 }
+
+#: The entries of ``WRONG`` that the visible tests let through on purpose, with the reason
+#: (``tests/test_grading_visible.py``): none, every catalogued slip fails a visible test.
+VISIBLE_MISSES: dict[str, dict[str, str]] = {}
 
 #: Other correct implementations; the hidden tests must accept them.
 RIGHT = {

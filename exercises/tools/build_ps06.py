@@ -57,11 +57,13 @@ def build() -> NotebookBuilder:
         * Use NumPy only. Each function is graded against the reference in
           `taylornet.rules`; a solution that calls (or copies) that reference scores
           nothing for the exercise.
-        * The test cell under each exercise checks a small example worked by hand.
-          Hidden tests check more cases when the notebook is graded: single steps,
-          starting points, relative tolerances, `max_iter`, zero right-hand sides,
-          negative $\beta$, negative curvature, and radii smaller and larger than the
-          Newton step.
+        * The test cell under each exercise checks small examples worked by hand,
+          chosen so that the usual slips fail with a hint: starting points, relative
+          tolerances, the default `max_iter`, negative $\beta$, negative curvature,
+          radii on each piece of the path. It also checks that your inputs are left
+          untouched and that the reference is not called. Hidden tests check more
+          cases when the notebook is graded: larger random problems, more steps and
+          radii, zero right-hand sides.
         * Before you submit, run *Kernel → Restart & Run All* and validate.
 
         {points_table}
@@ -71,7 +73,17 @@ def build() -> NotebookBuilder:
         # Run this cell first: it loads NumPy and the grading helpers before any of your code.
         import numpy as np
 
-        from taylornet.grading import expect_close, expect_raises, inputs_unchanged
+        from taylornet.grading import (
+            expect_close,
+            expect_equal,
+            expect_raises,
+            expect_true,
+            expect_tuple,
+            inputs_unchanged,
+            print_warnings_to_stdout,
+        )
+
+        print_warnings_to_stdout()  # warnings become notes on stdout: only the checks decide
         """)
 
     # --------------------------------------------------------------- 1. CG
@@ -136,15 +148,41 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: A = diag(1, 2), b = (1, 1). From x0 = 0: r0 = -b, p0 = b,
-        # alpha0 = 2/3, x1 = (2/3, 2/3); then beta1 = 1/9 and the second step lands on (1, 1/2).
-        A, b = np.diag([1.0, 2.0]), np.array([1.0, 1.0])
-        with inputs_unchanged(A=A, b=b):
+        # Visible test, worked by hand: A = [[2, 1], [1, 2]], b = (1, 0), solution (2/3, -1/3).
+        # From 0: r0 = -b, p0 = (1, 0), A p0 = (2, 1), alpha0 = 1/2, x1 = (1/2, 0), r1 = (0, 1/2),
+        # beta1 = 1/4, p1 = (1/4, -1/2), A p1 = (0, -3/4), alpha1 = 2/3, x2 = (2/3, -1/3).
+        # From x0 = (1, 0): r0 = A x0 - b = (1, 1), p0 = (-1, -1), alpha0 = 1/3, x1 = (2/3, -1/3).
+        A, b = np.array([[2.0, 1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
+        x0, x_star = np.array([1.0, 0.0]), np.array([1.0, -1.0])
+        products = []
+
+
+        def times_A(v):
+            products.append(v)
+            return A @ v
+
+
+        with inputs_unchanged(A=A, b=b, x0=x0, x_star=x_star):
             x1 = conjugate_gradient(A, b, max_iter=1)
             x2 = conjugate_gradient(A, b)
-        expect_close("one CG step", x1, [2 / 3, 2 / 3])
-        expect_close("two CG steps: the solution", x2, [1.0, 0.5])
-        expect_close("A given as a function", conjugate_gradient(lambda v: A @ v, b), [1.0, 0.5])
+            x_fn = conjugate_gradient(times_A, np.array([1.0, 2.0]), tol=0.0)   # x = (0, 1)
+            x1_from_x0 = conjugate_gradient(A, b, x0=x0, max_iter=1)
+            x_solved = conjugate_gradient(A, A @ x_star, x0=x_star)
+            x_tiny = conjugate_gradient(A, 1e-12 * b)
+        steps = "alpha = r.r / p.Ap; x += alpha p; r += alpha A p; p = -r_new + beta p"
+        expect_close("one CG step", x1, [0.5, 0.0], hint=steps)
+        expect_close("two CG steps", x2, [2 / 3, -1 / 3], hint=steps + ", beta = r_new.r_new / r.r")
+        expect_close("A as a function, tol = 0", x_fn, [0.0, 1.0], atol=1e-12,
+                     hint="call A(v) when A is callable")
+        expect_true("tol = 0: at most n + 1 = 3 products with A", len(products) <= 3,
+                    hint="with tol = 0 only max_iter stops CG; it defaults to the dimension n",
+                    detail=f"{len(products)} products")
+        expect_close("one step from x0 = (1, 0)", x1_from_x0, [2 / 3, -1 / 3],
+                     hint="start from x0 when it is given: r0 = A x0 - b")
+        expect_close("x0 solves A x = b already", x_solved, x_star,
+                     hint="test ||r|| <= tol ||b|| before each step (here r = 0: no 0/0)")
+        expect_close("b = 1e-12 (1, 0)", x_tiny, [2e-12 / 3, -1e-12 / 3],
+                     hint="stop when ||r|| <= tol * ||b||: relative to ||b||")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -242,17 +280,25 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: g_old = (1, 0), g_new = (0, 2), p_old = (-1, 0):
-        # y = (-1, 2); FR = 4, PR = PR+ = 4, HS = 4 / 1 = 4 ... and with g_new = (0.5, 0):
-        # y = (-0.5, 0), FR = 0.25, PR = -0.25, PR+ = 0, HS = -0.25 / 0.5 = -0.5.
-        g_old, p_old = np.array([1.0, 0.0]), np.array([-1.0, 0.0])
-        g_new = np.array([0.5, 0.0])
-        for kind, beta in [("fr", 0.25), ("pr", -0.25), ("pr+", 0.0), ("hs", -0.5)]:
-            expect_close(f"cg_beta(kind={kind!r})", cg_beta(g_new, g_old, p_old, kind), beta)
-        expect_close("cg_beta with the default kind", cg_beta(np.array([0.0, 2.0]), g_old, p_old),
-                     4.0)
-        with expect_raises(ValueError, "cg_beta(kind='cd')"):
-            cg_beta(g_new, g_old, p_old, "cd")
+        # Visible test, worked by hand: g_old = (2, 1), g_new = (1, 0), p_old = (-2, 0):
+        # y = g_new - g_old = (-1, -1), g_old.g_old = 5, g_new.g_new = 1, g_new.y = -1,
+        # y.p_old = 2: FR = 1/5, PR = -1/5, PR+ = max(-1/5, 0) = 0, HS = -1/2.
+        g_old, g_new, p_old = np.array([2.0, 1.0]), np.array([1.0, 0.0]), np.array([-2.0, 0.0])
+        hints = {"fr": "g_new.g_new / g_old.g_old",
+                 "pr": "g_new.y / g_old.g_old with y = g_new - g_old",
+                 "pr+": "max(beta_PR, 0): PR+ clips a negative beta to 0",
+                 "hs": "g_new.y / y.p_old with y = g_new - g_old"}
+        with inputs_unchanged(g_new=g_new, g_old=g_old, p_old=p_old):
+            for kind, beta in [("fr", 0.2), ("pr", -0.2), ("pr+", 0.0), ("hs", -0.5)]:
+                expect_close(f"cg_beta(kind={kind!r})", cg_beta(g_new, g_old, p_old, kind), beta,
+                             hint=hints[kind])
+            expect_close("cg_beta with the default kind", cg_beta(g_new, g_old, p_old), 0.0,
+                         hint="look at the default of kind in the signature")
+            for kind in ("cd", "PR"):
+                with expect_raises(ValueError, f"kind={kind!r}",
+                                   hint="the kinds are 'fr', 'pr', 'pr+', 'hs', in lower case; "
+                                        "raise ValueError for any other"):
+                    cg_beta(g_new, g_old, p_old, kind)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference, check_raises  # noqa: E402
@@ -320,15 +366,24 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: g = (3, 4), |g| = 5, B = I, so g.Bg = 25.
-        # radius 10: tau = 125 / 250 = 1/2 and p = -g (the exact minimiser along -g);
-        # radius 1: tau = 1 and p = -g / 5, on the boundary.
-        g, B = np.array([3.0, 4.0]), np.eye(2)
-        with inputs_unchanged(g=g, B=B):
-            inside = cauchy_point(g, B, 10.0)
+        # Visible test, worked by hand: g = (3, 4), |g| = 5, B = [[2, -1], [-1, 1]], so
+        # g.Bg = 18 - 24 + 16 = 10. Radius 25: tau = 125 / (25 * 10) = 1/2, p = -(1/2)(25/5) g
+        # = (-7.5, -10), the minimiser along -g; radius 1: tau = 1, p = -g / 5, on the boundary.
+        # B_ind = [[1, -2], [-2, 1]] is indefinite, g.B_ind g = 9 - 48 + 16 = -23 < 0: tau = 1.
+        g, B = np.array([3.0, 4.0]), np.array([[2.0, -1.0], [-1.0, 1.0]])
+        B_ind, zero = np.array([[1.0, -2.0], [-2.0, 1.0]]), np.zeros(2)
+        with inputs_unchanged(g=g, B=B, B_ind=B_ind, zero=zero):
+            inside = cauchy_point(g, B, 25.0)
             boundary = cauchy_point(g, B, 1.0)
-        expect_close("cauchy_point, radius 10", inside, [-3.0, -4.0])
-        expect_close("cauchy_point, radius 1", boundary, [-0.6, -0.8])
+            downhill = cauchy_point(g, B_ind, 2.0)
+            at_zero = cauchy_point(zero, B, 1.0)
+        formula = "tau = min(||g||**3 / (radius g.Bg), 1); p = -tau radius g / ||g||"
+        expect_close("cauchy_point, radius 25", inside, [-7.5, -10.0], hint=formula)
+        expect_close("cauchy_point, radius 1", boundary, [-0.6, -0.8], hint=formula)
+        expect_close("g.Bg < 0, radius 2", downhill, [-1.2, -1.6],
+                     hint="when g.Bg <= 0, tau = 1: the model decreases all the way to the "
+                          "boundary")
+        expect_close("g = 0", at_zero, zero, hint="a zero gradient gives the zero step, not 0/0")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -407,18 +462,27 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: B = diag(1, 4), g = (1, 1): p_B = (-1, -1/4),
-        # |p_B| = 1.03; p_U = -(2/5) g, |p_U| = 0.566.
-        g, B = np.array([1.0, 1.0]), np.diag([1.0, 4.0])
-        with inputs_unchanged(g=g, B=B):
+        # Visible test, worked by hand: B = [[2, 1], [1, 1]], g = (1, 1): B^-1 = [[1, -1], [-1, 2]],
+        # p_B = -B^-1 g = (0, -1), |p_B| = 1; g.Bg = 5, p_U = -(2/5) g = (-0.4, -0.4), |p_U| = 0.57.
+        # Radius |(p_U + p_B) / 2| = |(-0.2, -0.7)| = sqrt(0.53) = 0.73: the path leaves the ball
+        # halfway along its second leg, s = 1/2.
+        g, B = np.array([1.0, 1.0]), np.array([[2.0, 1.0], [1.0, 1.0]])
+        B_ind = np.array([[1.0, 2.0], [2.0, 1.0]])             # eigenvalues 3 and -1
+        with inputs_unchanged(g=g, B=B, B_ind=B_ind):
             newton = dogleg_step(g, B, 2.0)
-        expect_close("radius 2: the Newton step", newton, [-1.0, -0.25])
-        expect_close("radius 0.5: steepest descent to the boundary", dogleg_step(g, B, 0.5),
-                     -0.5 * g / np.sqrt(2.0))
-        middle = dogleg_step(g, B, 0.8)
-        expect_close("radius 0.8: on the boundary", np.sqrt(middle @ middle), 0.8)
-        with expect_raises(ValueError, "dogleg_step with an indefinite B"):
-            dogleg_step(g, np.diag([1.0, -1.0]), 1.0)
+            short = dogleg_step(g, B, 0.3)
+            halfway = dogleg_step(g, B, np.sqrt(0.53))
+        expect_close("radius 2: the Newton step", newton, [0.0, -1.0],
+                     hint="|p_B| <= radius: return p_B = -B^-1 g")
+        expect_close("radius 0.3 < |p_U|", short, -0.3 * g / np.sqrt(2.0),
+                     hint="|p_U| >= radius: go along -g to the boundary, -radius g / |g|")
+        expect_close("radius 0.73: the second leg", halfway, [-0.2, -0.7],
+                     hint="p = p_U + s (p_B - p_U) with |p| = radius and s in [0, 1]: the "
+                          "root of the quadratic in s that lies in [0, 1]")
+        with inputs_unchanged(g=g, B_ind=B_ind):
+            with expect_raises(ValueError, "indefinite B",
+                               hint="raise ValueError when B is not positive definite"):
+                dogleg_step(g, B_ind, 1.0)
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import case, check_against_reference, check_raises  # noqa: E402
@@ -529,23 +593,40 @@ def build() -> NotebookBuilder:
             ### END SOLUTION
         ''',
         tests='''
-        # Visible test, worked by hand: B = diag(1, 4), g = (1, 1): the Newton step is (-1, -1/4).
-        g, B = np.array([1.0, 1.0]), np.diag([1.0, 4.0])
+        # Visible test, worked by hand: B = [[2, 1], [1, 1]], g = (1, 1), as in exercise 4. In two
+        # dimensions CG's path 0 -> z1 = p_U = (-0.4, -0.4) -> z2 = -B^-1 g = (0, -1) is the
+        # dogleg path, so radius sqrt(0.53) = |(-0.2, -0.7)| leaves it halfway along z1 -> z2.
+        g, B = np.array([1.0, 1.0]), np.array([[2.0, 1.0], [1.0, 1.0]])
+        products = []
 
 
         def hvp(v):
+            products.append(v)
             return B @ v
 
 
-        with inputs_unchanged(g=g):
-            newton = steihaug_cg(g, hvp, 10.0)
-        expect_close("a large radius: the Newton step", newton, [-1.0, -0.25])
-        expect_close("radius 0.1: the first CG step is cut at the boundary",
-                     steihaug_cg(g, hvp, 0.1), -0.1 * g / np.sqrt(2.0))
-        # B = diag(1, -1), g = (0, 1): d0 = -g has d.Bd = -1 < 0, so p = -g * radius.
-        expect_close("negative curvature: to the boundary",
-                     steihaug_cg(np.array([0.0, 1.0]), lambda v: np.array([v[0], -v[1]]), 2.0),
-                     [0.0, -2.0])
+        # B_ind = [[-1, -1], [-1, 0]], g_ind = (-1, 1): d0 = (1, -1), d0.B d0 = 1, z1 = (2, -2),
+        # r1 = (-1, -1), d1 = (2, 0) and d1.B d1 = -4 < 0. |z1 + tau d1| = sqrt(20) at tau = 1
+        # and tau = -3, where m(z1 + tau d1) - m(z1) = -2 tau - 2 tau**2 is -4 and -12.
+        B_ind, g_ind = np.array([[-1.0, -1.0], [-1.0, 0.0]]), np.array([-1.0, 1.0])
+        with inputs_unchanged(g=g, g_ind=g_ind):
+            newton = steihaug_cg(g, hvp, 10.0, tol=0.0)
+            n_products = len(products)
+            halfway = steihaug_cg(g, hvp, np.sqrt(0.53))
+            tiny = steihaug_cg(1e-12 * g, hvp, 10.0)
+            curved = steihaug_cg(g_ind, lambda v: B_ind @ v, np.sqrt(20.0))
+        expect_close("a large radius: the Newton step", newton, [0.0, -1.0],
+                     hint="CG from z = 0: r0 = g, d0 = -g")
+        expect_true("tol = 0: at most n = 2 calls of hvp", n_products <= 2,
+                    hint="max_iter defaults to the dimension n; one hvp call per iteration",
+                    detail=f"{n_products} calls")
+        expect_close("radius 0.73: on z1 -> z2", halfway, [-0.2, -0.7],
+                     hint="when |z_next| >= radius return z + tau d, tau >= 0: along d from z")
+        expect_close("g = 1e-12 (1, 1)", tiny, [0.0, -1e-12],
+                     hint="stop when ||r|| <= tol * ||g||: relative to ||g||")
+        expect_close("negative curvature, step 2", curved, [-4.0, -2.0],
+                     hint="when d.Bd <= 0 return z + tau d on the boundary, with the root tau "
+                          "(of either sign) of lower model value")
 
         ### BEGIN HIDDEN TESTS
         from taylornet.grading import (  # noqa: E402
@@ -738,7 +819,12 @@ def build() -> NotebookBuilder:
             for label, values in curves.items():
                 ax = left if label.startswith("CG") else right
                 ax.semilogy(np.maximum(values, 1e-20), label=label)
-                print(f"{label:>28}: {len(values) - 1} steps, last value {values[-1]:.1e}")
+                if label.startswith("CG"):
+                    below = np.flatnonzero(values <= 1e-10)
+                    when = f"after {below[0]} steps" if below.size else "never in 40 steps"
+                    print(f"{label:>28}: residual below 1e-10 {when}, {values[-1]:.1e} at 40")
+                else:
+                    print(f"{label:>28}: {len(values) - 1} steps, last value {values[-1]:.1e}")
             left.set(xlabel="CG steps k", ylabel=r"$\\|A x_k - b\\| / \\|b\\|$",
                      title="Linear CG, condition number 1000")
             right.set(xlabel="iteration", ylabel="$f(x_k)$", title="Rosenbrock from (-1.2, 1)")
@@ -998,6 +1084,10 @@ WRONG = {
             "    return tr.steihaug_cg(g, hvp, radius, tol, max_iter)"),
     },
 }
+
+#: The entries of ``WRONG`` that the visible tests let through on purpose, with the reason
+#: (``tests/test_grading_visible.py``): none, every catalogued slip fails a visible test.
+VISIBLE_MISSES: dict[str, dict[str, str]] = {}
 
 #: Other correct implementations; the hidden tests must accept them.
 RIGHT = {

@@ -40,6 +40,12 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python"}
 _VALID_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
+# The first and last lines of every hidden block: count its cases, and end the cell
+# with its score, a number only when partial credit is on (exercises/README.md).
+_COUNT_CASES = ("import taylornet.grading as _grading  # noqa: E402\n\n"
+                "_grading.begin_hidden_tests()")
+_SCORE = "_grading.hidden_tests_score({points:g})  # None: all-or-nothing (the default)"
+
 
 def _clean(source: str) -> str:
     return textwrap.dedent(source).strip("\n").rstrip() if source else ""
@@ -100,6 +106,11 @@ class NotebookBuilder:
         source = _clean(source)
         if source.count("### BEGIN HIDDEN TESTS") != source.count("### END HIDDEN TESTS"):
             raise ValueError(f"test cell {grade_id!r} has unbalanced HIDDEN TESTS markers")
+        if source.count("### BEGIN HIDDEN TESTS") > 1:
+            raise ValueError(f"test cell {grade_id!r} has more than one hidden block")
+        source = source.replace("### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TESTS\n" + _COUNT_CASES)
+        source = source.replace("### END HIDDEN TESTS", _SCORE.format(points=points)
+                                + "\n### END HIDDEN TESTS")
         return self._add(new_code_cell(source), grade_id, grade=True, locked=True, points=points)
 
     def exercise(self, name: str, *, points: float, statement: str, solution: str, tests: str):
@@ -119,7 +130,7 @@ class NotebookBuilder:
         return sum(c.metadata.nbgrader.get("points", 0) for c in self.cells)
 
     def notebook(self):
-        nb = new_notebook(cells=list(self.cells))
+        nb = new_notebook(cells=_prune_helper_imports(list(self.cells)))
         nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)}
         nb.nbformat, nb.nbformat_minor = 4, 5
         nbformat.validate(nb)
@@ -159,6 +170,24 @@ class NotebookBuilder:
             cell.execution_count = None
         self.cells.append(cell)
         return cell
+
+
+_HELPERS = re.compile(r"from taylornet\.grading import \(\n((?:    \w+,\n)+)\)")
+
+
+def _prune_helper_imports(cells: list) -> list:
+    """The set-up cell imports the visible-test helpers that the notebook uses, no others."""
+    for cell in cells:
+        found = _HELPERS.search(cell.source) if cell.cell_type == "code" else None
+        if not found:
+            continue
+        others = "\n".join(c.source for c in cells if c is not cell)
+        names = [n.strip(" ,") for n in found.group(1).splitlines()]
+        kept = [n for n in names if n in cell.source.replace(found.group(0), "")
+                or re.search(rf"\b{n}\b", others)]
+        block = "from taylornet.grading import (\n" + "".join(f"    {n},\n" for n in kept) + ")"
+        cell.source = cell.source.replace(found.group(0), block)
+    return cells
 
 
 def main(build: Callable[[], NotebookBuilder], output: Path, argv=None, *,
