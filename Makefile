@@ -91,7 +91,7 @@ chromium:
 	     else echo "WARNING: chromium could not be installed: the browser test skips"; fi; }
 
 lint: $(VENV)/.stamp-test
-	@$(BIN)/ruff check taylornet tests benchmarks exercises/nbgrader_config.py
+	@$(BIN)/ruff check taylornet tests benchmarks exercises/nbgrader_config.py exercises/tools exercises/catalogue
 
 clean:
 	rm -rf _build _build.log exercises/release exercises/submitted exercises/autograded exercises/feedback exercises/gradebook.db

@@ -12,7 +12,7 @@ two thirds of them and the untouched release for the rest. One
 * ``bwrap``: the course's default, bubblewrap plus resource limits.
 
 Reported: wall time of the run, seconds per submission and submissions per minute
-(target of issue 8: at least 10 per minute per assignment on 2 cores).
+(target: at least 10 per minute per assignment on 2 cores).
 
     .venv/bin/python benchmarks/grading.py --students 6
     .venv/bin/python benchmarks/grading.py --assignments ps01_first_order --modes bwrap

@@ -10,7 +10,7 @@ so that a change of machine load hits all of them alike:
    (double backward on the recorded gradient graph; jvp-of-grad), the double
    backward including the graph build ("from scratch": what a single product
    costs), and :class:`~taylornet.curvature.GaussNewtonOperator` (both modes).
-   Target (issue 4): HVP / gradient <= 2.5.
+   Target: HVP / gradient <= 2.5.
 2. **L-BFGS.** ``taylornet.optim.LBFGS`` vs ``torch.optim.LBFGS`` on the same
    MLP, data and initial weights, same options (``max_iter=20``,
    ``history_size=100``, ``tolerance_grad=1e-7``, ``tolerance_change=1e-9``,
@@ -27,7 +27,7 @@ so that a change of machine load hits all of them alike:
    many products were done); (b) the bare step: gradient,
    :class:`~taylornet.curvature.HessianOperator`, ``k`` truncated CG
    iterations on :math:`(H + \\lambda I) p = -g` (taylornet.rules), one trial
-   loss. Target (issue 4, on a GPU): <= 12 gradients.
+   loss. Target (on a GPU): <= 12 gradients.
 
 ``--device cuda`` runs everything on the GPU (timers read after
 ``torch.cuda.synchronize()``) and records ``torch.cuda.get_device_name()``.

@@ -7,7 +7,7 @@ Run the nbgrader commands from here, for example::
     nbgrader generate_assignment ps01_first_order
     nbgrader autograde ps01_first_order
 
-The source notebooks are written by ``tools/build_*.py``; ``release/``,
+The source notebooks are written from ``problems/*.md`` by ``tools/sync.py``; ``release/``,
 ``submitted/``, ``autograded/``, ``feedback/`` and ``gradebook.db`` are
 generated and ignored by git.
 """

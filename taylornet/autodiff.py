@@ -21,7 +21,8 @@ All derivatives come from :mod:`torch.func`:
   Hessian*, Neural Computation 1994);
 * third-order contraction :math:`D^3 f(x)[u, v]`: the derivative of
   :math:`x \mapsto H(x)v` along :math:`u`, a jvp of an hvp (never
-  ``third_grad * (g @ g)``, which is dimensionally wrong: PITFALL 2).
+  ``third_grad * (g @ g)``, which is dimensionally wrong; see the book's
+  Common mistakes appendix: third-order code with the wrong shape).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def hvp_and_third_order(f, x, v):
 def taylor_terms(f, x, order):
     r"""The derivatives the order-``order`` gradient-flow Taylor step needs.
 
-    The flow :math:`x' = -\nabla f(x)` has the series (PITFALL 1)
+    The flow :math:`x' = -\nabla f(x)` has the series (note the **plus** sign
+    of the second-order term; see the book's Common mistakes appendix)
 
     .. math:: x(h) = x - h g + \tfrac{h^2}{2} H g
               - \tfrac{h^3}{6}\bigl(H^2 g + D^3 f[g, g]\bigr) + O(h^4).

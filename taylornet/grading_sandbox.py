@@ -52,24 +52,29 @@ folders to show read-only) and ``modules`` (packages whose folders are shown).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import glob
 import importlib.util
 import logging
 import os
 import queue
 import shutil
+import signal
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 __all__ = ["SandboxKernelManager", "SandboxedExecute", "bwrap_command", "limits_command",
            "parse_size"]
@@ -105,9 +110,9 @@ def parse_size(text: str | int) -> int:
     return int(value * _UNITS[unit])
 
 
-def _user_processes() -> int:
-    """How many processes the current (real) user has now (``RLIMIT_NPROC`` counts them all)."""
-    uid, count = str(os.getuid()), 0
+def _user_processes(uid: int | None = None) -> int:
+    """How many processes a user (default: this one) has now (``RLIMIT_NPROC`` counts them)."""
+    uid, count = str(os.getuid() if uid is None else uid), 0
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             with open(status, encoding="ascii", errors="replace") as f:
@@ -121,8 +126,12 @@ def _user_processes() -> int:
 
 
 def limits_command(command: list[str], *, memory: int, cpu: int, nproc: int,
-                   fsize: int) -> list[str]:
-    """``command`` run by a tiny Python launcher that sets the resource limits, then ``exec``-s."""
+                   fsize: int, user: tuple[int, int] | None = None) -> list[str]:
+    """``command`` run by a tiny Python launcher that sets the resource limits, then ``exec``-s.
+
+    With ``user = (uid, gid)`` (the grader is root) it also drops to that user, after
+    the limits are set, so that the process cap counts that user's processes.
+    """
     script = (
         "import os, resource, sys\n"
         "names = ('DATA', 'CPU', 'NPROC', 'FSIZE', 'CORE')\n"
@@ -131,10 +140,150 @@ def limits_command(command: list[str], *, memory: int, cpu: int, nproc: int,
         "    hard = resource.getrlimit(name)[1]\n"
         "    value = value if hard == resource.RLIM_INFINITY else min(value, hard)\n"
         "    resource.setrlimit(name, (value, value))\n"
-        "os.execv(sys.argv[6], sys.argv[6:])\n"
+        "uid, gid = int(sys.argv[6]), int(sys.argv[7])\n"
+        "if uid >= 0:\n"
+        "    os.setgroups([]); os.setgid(gid); os.setuid(uid)\n"
+        "os.execv(sys.argv[8], sys.argv[8:])\n"
     )
-    limits = [str(v) for v in (memory, cpu, nproc, fsize, 0)]
+    uid, gid = user if user else (-1, -1)
+    limits = [str(v) for v in (memory, cpu, nproc, fsize, 0, uid, gid)]
     return [sys.executable, "-I", "-S", "-c", script, *limits, *command]
+
+
+#: The ``taylornet`` of the kernel: it refuses every module but the student's two.
+_STUDENT_INIT = '''"""taylornet as a graded notebook sees it: the visible checks and the errors."""
+
+import importlib.abc
+import sys
+
+_ALLOWED = ("taylornet.grading", "taylornet.grading_visible", "taylornet.errors")
+
+
+class _GradedNotebook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("taylornet.") and name not in _ALLOWED:
+            raise ModuleNotFoundError(
+                f"{name} is not available while a notebook is graded: the taylornet "
+                "references are not installed for student code. Write the function "
+                "yourself with NumPy.", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _GradedNotebook())
+'''
+
+
+def student_package(site: str) -> str:
+    """Write the kernel's ``taylornet`` (student-facing modules only) under ``site``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.join(site, "taylornet")
+    os.makedirs(package, exist_ok=True)
+    for source, name in (("grading_visible.py", "grading.py"),
+                         ("grading_visible.py", "grading_visible.py"),
+                         ("errors.py", "errors.py")):
+        shutil.copyfile(os.path.join(here, source), os.path.join(package, name))
+    with open(os.path.join(package, "__init__.py"), "w", encoding="utf-8") as f:
+        f.write(_STUDENT_INIT)
+    return site
+
+
+def _covered_package(ro_paths: list[str], site: str) -> list[tuple[str, str]]:
+    """Where an installed ``taylornet`` lies inside a read-only path: cover it."""
+    spec = importlib.util.find_spec("taylornet")
+    covered = []
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        real = os.path.realpath(location)
+        if any(real == p or real.startswith(p.rstrip("/") + "/") for p in ro_paths):
+            covered.append((os.path.join(site, "taylornet"), real))
+    return covered
+
+
+def _ancestors(paths) -> list[str]:
+    """The folders above ``paths`` (not ``/``, ``/usr`` or ``/tmp`` themselves), outermost first."""
+    found: set[str] = set()
+    for path in paths:
+        folder = os.path.dirname(path)
+        while folder not in ("/", ""):
+            found.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(found - {"/usr", "/tmp"}, key=lambda f: (f.count("/"), f))
+
+
+def _others_can_run(*paths: str | None) -> bool:
+    """Whether every folder above ``paths`` lets other users through (no bubblewrap)."""
+    for path in filter(None, paths):
+        folder = os.path.dirname(os.path.realpath(path))
+        while True:
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+            if folder == "/":
+                break
+            folder = os.path.dirname(folder)
+    return True
+
+
+def _hand_over(folder: str, uid: int, gid: int) -> None:
+    """Give the kernel's private folder (connection file, sockets, package) to ``uid``."""
+    for root, dirs, files in os.walk(folder):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.chown(name, uid, gid)
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    return tree
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    children, found, todo = _children(), [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def sandbox_memory(pid: int, sandboxed: bool) -> int:
+    """Bytes held by the process tree of ``pid``: anonymous and shared resident memory,
+    memfd files (also unmapped ones) and, in bubblewrap, the sandbox's ``/dev/shm``."""
+    total, seen = 0, set()
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    if line.startswith(("RssAnon:", "RssShmem:")):
+                        total += int(line.split()[1]) * 1024
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                path = f"/proc/{p}/fd/{fd}"
+                if os.readlink(path).startswith("/memfd:"):
+                    st = os.stat(path)
+                    if (st.st_dev, st.st_ino) not in seen:
+                        seen.add((st.st_dev, st.st_ino))
+                        total += st.st_blocks * 512
+        except OSError:
+            continue
+    if sandboxed:
+        for p in _tree(pid)[1:2]:  # bwrap's child: the sandbox's view of /dev/shm
+            try:
+                vfs = os.statvfs(f"/proc/{p}/root/dev/shm")
+                total += (vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize
+            except OSError:
+                pass
+    return total
+
+
+def _kill_tree(pid: int) -> None:
+    for p in reversed(_tree(pid)):
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
 
 
 def _read_only_paths(modules, extra) -> list[str]:
@@ -157,9 +306,19 @@ def _read_only_paths(modules, extra) -> list[str]:
 
 
 def bwrap_command(command: list[str], *, bwrap: str, cwd: str | None, private: str,
-                  ro_paths: list[str], tmp_size: int, env: dict[str, str]) -> list[str]:
-    """``command`` inside a bubblewrap sandbox (see the module docstring for what it sees)."""
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+                  ro_paths: list[str], tmp_size: int, env: dict[str, str],
+                  covered: list[tuple[str, str]] = (), shm_size: int | None = None,
+                  user_namespace: bool = True) -> list[str]:
+    """``command`` inside a bubblewrap sandbox (see the module docstring for what it sees).
+
+    ``covered``: ``(source, path)`` pairs; ``source`` is shown read-only at ``path``,
+    hiding what a read-only path above shows there (the installed ``taylornet``).
+    """
+    # A root grader needs no user namespace, and must not have one: the launcher inside
+    # drops to an unprivileged user, which a namespace mapping only root could not do.
+    unshare = ["--unshare-all"] if user_namespace else [
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    args = [bwrap, *unshare, "--die-with-parent", "--new-session",
             "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", "/usr", "/usr"]
     for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -167,10 +326,18 @@ def bwrap_command(command: list[str], *, bwrap: str, cwd: str | None, private: s
             args += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             args += ["--ro-bind", link, link]
+    args += ["--perms", "0755", "--dir", "/etc"]  # made by bubblewrap: open it to the kernel
     for name in ETC_FILES:
         if os.path.exists(os.path.join("/etc", name)):
             args += ["--ro-bind", os.path.join("/etc", name), os.path.join("/etc", name)]
-    args += ["--size", str(tmp_size), "--tmpfs", "/tmp"]
+    args += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+    # the folders above what is shown are made by bubblewrap; open them to the kernel's
+    # user (a root grader's /root is 0700, and the kernel runs as an unprivileged user)
+    shown = [*ro_paths, private, *(p for _, p in covered), *([cwd] if cwd else [])]
+    for folder in _ancestors(os.path.realpath(p) for p in shown):
+        args += ["--perms", "0755", "--dir", folder]
+    if shm_size:  # the sandbox's own /dev/shm, counted by the memory watchdog
+        args += ["--perms", "1777", "--size", str(shm_size), "--tmpfs", "/dev/shm"]
     for path in ro_paths:
         if path not in ("/usr", "/", "/tmp") and not path.startswith("/usr/"):
             args += ["--ro-bind", path, path]
@@ -182,7 +349,10 @@ def bwrap_command(command: list[str], *, bwrap: str, cwd: str | None, private: s
         args += ["--chdir", cwd]
     else:
         args += ["--chdir", "/tmp"]
-    args += ["--bind", private, private, "--remount-ro", "/", "--clearenv"]
+    args += ["--bind", private, private]
+    for source, path in covered:
+        args += ["--ro-bind", source, path]
+    args += ["--remount-ro", "/", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     return [*args, "--", *command]
@@ -206,10 +376,16 @@ class SandboxKernelManager(AsyncKernelManager):
                        "(env TAYLORNET_SANDBOX_TMP)").tag(config=True)
     bwrap = Unicode("bwrap", help="the bubblewrap executable (env TAYLORNET_SANDBOX_BWRAP)").tag(
         config=True)
+    run_as = Unicode("nobody", help="the unprivileged user the kernel runs as when the grader "
+                     "is root ('' keeps root: then the process cap does not hold) "
+                     "(env TAYLORNET_SANDBOX_USER)").tag(config=True)
+    watch_interval = Float(0.2, help="seconds between two looks of the memory watchdog").tag(
+        config=True)
     ro_paths = List(Unicode(), help="more folders shown read-only inside the sandbox").tag(
         config=True)
-    modules = List(Unicode(), ["taylornet", "numpy", "matplotlib", "nbgrader"],
-                   help="packages whose folders are shown read-only (editable installs)").tag(
+    modules = List(Unicode(), ["numpy", "matplotlib", "cloudpickle"],
+                   help="packages whose folders are shown read-only (editable installs); "
+                   "taylornet never is: the kernel gets the student package only").tag(
         config=True)
 
     @default("transport")
@@ -221,7 +397,8 @@ class SandboxKernelManager(AsyncKernelManager):
         for trait, var in (("mode", "TAYLORNET_SANDBOX"),
                            ("memory_limit", "TAYLORNET_SANDBOX_MEMORY"),
                            ("tmp_size", "TAYLORNET_SANDBOX_TMP"),
-                           ("bwrap", "TAYLORNET_SANDBOX_BWRAP")):
+                           ("bwrap", "TAYLORNET_SANDBOX_BWRAP"),
+                           ("run_as", "TAYLORNET_SANDBOX_USER")):
             if os.environ.get(var):
                 setattr(self, trait, os.environ[var])
         for trait, var in (("cpu_limit", "TAYLORNET_SANDBOX_CPU"),
@@ -251,24 +428,37 @@ class SandboxKernelManager(AsyncKernelManager):
                              "rights and no resource limits", LOG_PREFIX)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         memory = parse_size(self.memory_limit)
-        nproc = _user_processes() + self.max_processes
+        bwrap = self._bwrap_path()
+        user = self._unprivileged_user()
+        if user and not bwrap and not _others_can_run(sys.executable, kw.get("cwd")):
+            self.log.warning("%s: the kernel runs as root: %s cannot reach the Python "
+                             "environment or the submission (a parent folder is closed to "
+                             "others); the process cap does not hold", LOG_PREFIX, self.run_as)
+            user = None
+        nproc = _user_processes(user[0] if user else None) + self.max_processes
         cmd = limits_command(kernel_cmd, memory=memory, cpu=self.cpu_limit, nproc=nproc,
-                             fsize=parse_size(self.file_size_limit))
+                             fsize=parse_size(self.file_size_limit), user=user)
         env = {k: v for k, v in (kw.get("env") or os.environ).items() if k in KEPT_ENV}
+        # `taylornet` in the kernel is the student package: the visible checks and the
+        # errors, no reference, no grader (exercises/README.md, "The trust boundary")
+        site = student_package(os.path.join(self._private, "site"))
+        env["PYTHONPATH"] = site
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")  # small arrays; and threads count against max_processes
         env.update(HOME="/tmp", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib",
                    PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin",
                                          "/usr/bin", "/bin"]),
                    MPLBACKEND=env.get("MPLBACKEND", "module://matplotlib_inline.backend_inline"))
-        bwrap = self._bwrap_path()
         if bwrap:
             # the grader is outside the PID namespace (the kernel's parent there is PID 1):
             # no parent poller, and no "Ctrl-C will not work" banner on the grader's stdout
             env["JPY_PARENT_PID"] = "1"
+            ro_paths = _read_only_paths([m for m in self.modules if m != "taylornet"],
+                                        self.ro_paths)
             cmd = bwrap_command(cmd, bwrap=bwrap, cwd=kw.get("cwd"), private=self._private,
-                                ro_paths=_read_only_paths(self.modules, self.ro_paths),
-                                tmp_size=parse_size(self.tmp_size), env=env)
+                                ro_paths=ro_paths, tmp_size=parse_size(self.tmp_size), env=env,
+                                covered=_covered_package(ro_paths, site), shm_size=memory,
+                                user_namespace=user is None)
             self.log.info("%s: bubblewrap (no network, read-only view of the submission "
                           "and the installed packages, writable /tmp), %s", LOG_PREFIX,
                           self.sandbox_description())
@@ -284,12 +474,72 @@ class SandboxKernelManager(AsyncKernelManager):
                 "can and use the network. Install bubblewrap (apt-get install bubblewrap).",
                 LOG_PREFIX, self.bwrap, "not installed" if self.mode == "auto" else "disabled",
                 self.sandbox_description())
-        return await super()._async_launch_kernel(cmd, **kw)
+        if user:
+            _hand_over(self._private, *user)
+        connection_info = await super()._async_launch_kernel(cmd, **kw)
+        self._start_watchdog(memory, bwrap is not None, user[0] if user else None)
+        return connection_info
+
+    def _unprivileged_user(self) -> tuple[int, int] | None:
+        """``(uid, gid)`` of :attr:`run_as` when the grader is root, else ``None``."""
+        if os.geteuid() != 0 or not self.run_as:
+            return None
+        import pwd
+
+        try:
+            entry = pwd.getpwnam(self.run_as)
+        except KeyError:
+            raise RuntimeError(f"{LOG_PREFIX}: run_as user {self.run_as!r} does not exist "
+                               "(set c.SandboxKernelManager.run_as)") from None
+        return entry.pw_uid, entry.pw_gid
+
+    def _start_watchdog(self, memory: int, sandboxed: bool, uid: int | None) -> None:
+        """Kill the kernel when its memory, shared memory and memfds included, passes the cap.
+
+        ``RLIMIT_DATA`` does not count shared memory (``/dev/shm``, ``memfd_create``,
+        ``mmap(MAP_SHARED)``): a thread looks at the kernel's process tree every
+        :attr:`watch_interval` seconds and adds it up (:func:`sandbox_memory`).
+        """
+        process = getattr(getattr(self, "provisioner", None), "process", None)
+        if process is None:
+            return
+        stop = threading.Event()
+        self._watchdog_stop = stop
+
+        def watch():
+            while not stop.wait(self.watch_interval) and process.poll() is None:
+                used = sandbox_memory(process.pid, sandboxed)
+                if used > memory:
+                    self.log.warning("%s: the kernel holds %.2f GiB (heap, shared memory and "
+                                     "memfds), past the memory limit of %.2f GiB: killed",
+                                     LOG_PREFIX, used / 2**30, memory / 2**30)
+                    _kill_tree(process.pid)
+                    return
+
+        threading.Thread(target=watch, name="taylornet-memory-watchdog", daemon=True).start()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        stop = getattr(self, "_watchdog_stop", None)
+        if stop is not None:
+            stop.set()
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._private, ignore_errors=True)
+
+
+def _is_test_cell(cell) -> bool:
+    """A graded code cell that is not a solution: nbgrader's autograded test cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+@functools.lru_cache(maxsize=1)
+def _codec_source() -> str:
+    """The source of :mod:`taylornet.grading_codec`, which the kernel runs as its shim."""
+    from taylornet import grading_codec
+
+    with open(grading_codec.__file__, encoding="utf-8") as f:
+        return f.read()
 
 
 class _ExpectedKernelDeath(logging.Filter):
@@ -317,6 +567,10 @@ class SandboxedExecute(Execute):
     interrupt_grace = Integer(5, help="seconds a kernel gets to answer after the timeout "
                               "interrupted it, before it is restarted").tag(config=True)
     max_restarts = Integer(4, help="kernel restarts per notebook").tag(config=True)
+    trusted_checks = Bool(True, help="run test cells in the grader, calling the student's "
+                          "functions in the kernel (taylornet.grading_checker)").tag(config=True)
+    setup_cells = List(Unicode(), ["setup"], help="grade ids of the locked cells that the "
+                       "test cells build on (run in the grader too)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -333,6 +587,8 @@ class SandboxedExecute(Execute):
         self._broken: set[int] = set()
         self._restarts = 0
         self._timed_out = False
+        self._checker = None
+        self._shim_ready = False
         return super().preprocess(nb, resources, km)
 
     async def _async_handle_timeout(self, timeout, cell=None):
@@ -347,6 +603,8 @@ class SandboxedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
+        if self.trusted_checks and _is_test_cell(cell):
+            return self._check_in_grader(cell, index), resources
         if self._restarts > self.max_restarts:
             cell.outputs = []
             self._error(cell, "KernelDied", "not run: the kernel was restarted "
@@ -368,6 +626,77 @@ class SandboxedExecute(Execute):
                         "the interrupt; the kernel was restarted")
             self._recover(index)
         return cell, self.resources
+
+    # -- the trust boundary: test cells run here, the student's functions in the kernel
+    def _check_in_grader(self, cell, index: int):
+        """Run a test cell with :class:`~taylornet.grading_checker.TrustedChecker`."""
+        from taylornet.grading_checker import KernelLost, TrustedChecker
+
+        cell.outputs = []
+        if self._restarts > self.max_restarts:
+            self._error(cell, "KernelDied", "not run: the kernel was restarted "
+                        f"{self.max_restarts} times already")
+            return cell
+        if self._checker is None:
+            setup = [c.source for c in self.nb.cells
+                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                     in self.setup_cells]
+            self._checker = TrustedChecker(setup, lambda name, payload: self._call(
+                name, payload, self._checking))
+        self._checking = index  # the calls of this cell run at its index
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        try:
+            cell.outputs = self._checker.run_cell(cell.source, name, key=index)
+        except KernelLost as lost:
+            self._error(cell, lost.ename, lost.evalue)
+            self._recover(index)
+        self.nb.cells[index] = cell  # nbclient put each call's cell at this index
+        return cell
+
+    def _call(self, name: str, payload: str, index: int) -> dict:
+        """Call the student's ``name`` in the kernel; its report, or :class:`KernelLost`."""
+        from taylornet import grading_codec
+        from taylornet.grading_checker import KernelLost
+        from taylornet.grading_visible import GradingFailure
+
+        if not self._shim_ready:
+            shim = new_code_cell("__taylornet__ = {}\nexec(" + repr(_codec_source()) +
+                                 ", __taylornet__)")
+            self._run_quietly(shim, index)
+            self._shim_ready = True
+        call = new_code_cell(f"__taylornet__['publish'](__taylornet__['kernel_call']("
+                             f"globals(), {name!r}, {payload!r}))")
+        self._run_quietly(call, index)
+        if self._timed_out:
+            if not self._responds(self.interrupt_grace):
+                raise KernelLost("KernelUnresponsive", "a call ran past the timeout and "
+                                 "ignored the interrupt; the kernel was restarted")
+            raise GradingFailure(f"`{name}` did not return within {self.timeout} s: "
+                                 "an endless loop?")
+        reports = [o.data[grading_codec.RESULT_MIME] for o in call.outputs
+                   if o.get("output_type") == "display_data"
+                   and grading_codec.RESULT_MIME in o.get("data", {})]
+        if reports:
+            return reports[-1]
+        errors = [f"{o.ename}: {o.evalue}" for o in call.outputs if o.output_type == "error"]
+        raise GradingFailure(f"`{name}` could not be called: "
+                             f"{errors[-1] if errors else 'no result came back'}")
+
+    def _run_quietly(self, cell, index: int) -> None:
+        """Execute a grader's cell in the kernel (no history); a dead kernel is KernelLost."""
+        from taylornet.grading_checker import KernelLost
+
+        self._timed_out = False
+        try:
+            self.execute_cell(cell, index, store_history=False)
+        except DeadKernelError:
+            raise KernelLost("KernelDied", "the kernel died while the student's code ran "
+                             "(os._exit, a signal, or the sandbox's CPU-time or memory "
+                             "limit); it was restarted") from None
+        except CellTimeoutError as exc:
+            self._timed_out = True
+            cell.outputs.append(NotebookNode(output_type="error", ename="CellTimeoutError",
+                                             evalue=str(exc).splitlines()[0], traceback=[]))
 
     def _responds(self, grace: float) -> bool:
         """Whether the kernel answers a ``kernel_info`` request within ``grace`` seconds."""
@@ -399,6 +728,7 @@ class SandboxedExecute(Execute):
             self.kc = self.km.client()
             self.kc.start_channels()
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._shim_ready = False
             if self._replay(index):
                 return
 
@@ -407,12 +737,16 @@ class SandboxedExecute(Execute):
         for j, earlier in enumerate(self.nb.cells[:index]):
             if earlier.cell_type != "code" or j in self._broken or not earlier.source.strip():
                 continue
+            if self.trusted_checks and _is_test_cell(earlier):
+                continue  # test cells never run in the kernel
             self._timed_out = False
             try:
                 self.execute_cell(copy.deepcopy(earlier), j, store_history=False)
             except DeadKernelError:
                 self._broken.add(j)
                 return False
+            finally:
+                self.nb.cells[j] = earlier  # nbclient stores the copy there: keep the original
             if self._timed_out and not self._responds(self.interrupt_grace):
                 self._broken.add(j)
                 return False

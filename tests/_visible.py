@@ -1,7 +1,7 @@
 """Which catalogued wrong solutions the *visible* tests catch, without nbgrader.
 
-Each problem-set spec (``exercises/tools/build_psXX.py``) keeps ``WRONG``: per
-exercise, implementations that circulate and that grading must reject. A visible
+Each problem set's catalogue (``exercises/catalogue/psXX_name.py``) keeps ``WRONG``:
+per exercise, implementations that circulate and that grading must reject. A visible
 test should already reject the common ones, so that a student learns from the
 feedback before submitting. For every entry this module runs, in a fresh
 namespace, the set-up cell, the wrong implementation and the visible part of the
@@ -15,25 +15,42 @@ exercise's test cell (everything before ``### BEGIN HIDDEN TESTS``); the entry i
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import sys
+import types
 import warnings
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT / "exercises" / "tools"
+EXERCISES = ROOT / "exercises"
+
+
+def course_modules():
+    """``exercises/catalogue`` (the catalogues) and ``exercises/tools/sync.py`` (the text)."""
+    paths = [str(EXERCISES), str(EXERCISES / "tools")]
+    sys.path[:0] = paths
+    try:
+        import catalogue
+        import sync
+    finally:
+        for path in paths:
+            sys.path.remove(path)
+    return catalogue, sync
 
 
 def load_specs() -> dict:
-    sys.path.insert(0, str(TOOLS))
-    try:
-        modules = [importlib.import_module(p.stem) for p in sorted(TOOLS.glob("build_ps*.py"))]
-    finally:
-        sys.path.remove(str(TOOLS))
-    return {m.ASSIGNMENT: m for m in modules}
+    """Per problem set (one per ``exercises/problems/*.md``): ``ASSIGNMENT``, ``POINTS``
+    (``{exercise: points}`` from its source notebook's test cells, the one source of
+    points) and the catalogues ``WRONG``, ``RIGHT`` and ``VISIBLE_MISSES``."""
+    catalogue, sync = course_modules()
+    specs = {}
+    for path in sorted((EXERCISES / "problems").glob("*.md")):
+        nb = nbformat.read(sync.notebook_path(path.stem), as_version=4)
+        specs[path.stem] = types.SimpleNamespace(ASSIGNMENT=path.stem, POINTS=sync.points(nb),
+                                                 **catalogue.load(path.stem))
+    return specs
 
 
 def _cell(nb, gid):

@@ -2,10 +2,10 @@
 
 One temporary copy of the course (its own ``nbgrader_config.py``, so the
 sandboxed kernel of ``taylornet/grading_sandbox.py`` and the feedback filter of
-``taylornet/grading_feedback.py``) grades ``ps01_first_order`` for thirteen
+``taylornet/grading_feedback.py``) grades ``ps01_first_order`` for twenty
 students in ONE ``autograde`` run: three honest submissions (all solved, the
 untouched release, a mix of wrong, reference-calling and correct answers) and
-ten hostile ones. Each hostile notebook is fully solved except for one
+seventeen hostile ones. Each hostile notebook is fully solved except for one
 exercise, where it attacks the grader:
 
 =====================  ===================  ==========================================
@@ -21,6 +21,13 @@ hostile_reference      gd_step              calls the ``taylornet`` reference
 hostile_read_secrets   momentum_step        solution copied from ``source/`` / gradebook
 hostile_sqlite         nesterov_step        rewrites the gradebook with sqlite3
 hostile_network        adam_step            fetches the answer over TCP
+hostile_rebind         gd_step              rebinds every taylornet function it can reach
+hostile_hooks          momentum_step        IPython input transformer / post-run hook
+hostile_builtins       nesterov_step        patches builtins and NumPy's comparisons
+hostile_history        adam_step            searches history and heap for hidden tests
+hostile_shared_memory  rmsprop_step         memfd and /dev/shm past the memory cap
+hostile_spawn          clip_grad_norm       bounded spawn loop past the process cap
+hostile_forge          momentum_step        forges the call report the grader reads
 =====================  ===================  ==========================================
 
 (the first six are also wrong in the attacked exercise where the attack is a
@@ -76,6 +83,7 @@ ASSIGNMENT = "ps01_first_order"
 HONEST = ("honest_mixed", "honest_solutions", "honest_untouched")
 TIMEOUT = 15         # seconds per cell (the course default is 60)
 MEMORY = "512M"      # the kernel's memory cap in these tests (the course default is 4G)
+MAX_PROCESSES = 48   # processes the kernel may add (the course default is 64)
 
 # ---------------------------------------------------------------- the attacks
 LOOP = '''
@@ -212,6 +220,140 @@ except OSError as exc:
 '''
 
 
+# --- attacks on the grader itself: its helpers, IPython, builtins, history, limits, format
+REBIND_HELPERS = '''
+import sys
+
+# Rebind and rewrite every function of every taylornet module the kernel can import,
+# and try to import the hidden tests' checks so as to rebind them before they are used.
+for module_name in [m for m in list(sys.modules) if m.startswith("taylornet")]:
+    module = sys.modules[module_name]
+    for attr in dir(module):
+        if callable(getattr(module, attr)) and not attr.startswith("__"):
+            setattr(module, attr, lambda *args, **kwargs: None)
+for name in ("check_against_reference", "run_student", "check_raises", "reference"):
+    try:
+        exec(f"from taylornet.grading import {{name}}")
+        print("IMPORTED", name)
+    except ImportError:
+        pass
+
+{wrong}
+'''
+
+IPYTHON_HOOKS = '''
+ip = get_ipython()
+
+
+def neuter(lines):  # any later cell that checks becomes `pass`
+    text = "".join(lines)
+    if "check_against_reference" in text or "expect_" in text or "HIDDEN" in text:
+        return ["pass\\n"]
+    return lines
+
+
+ip.input_transformers_post.append(neuter)
+ip.events.register("post_run_cell", lambda result: setattr(result, "error_in_exec", None))
+
+{wrong}
+'''
+
+PATCH_BUILTINS = '''
+import builtins
+
+import numpy as np
+
+builtins.AssertionError = type("AssertionError", (Exception,), {{}})  # `except` misses it
+np.allclose = np.isclose = np.array_equal = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+
+{wrong}
+'''
+
+# Looks everywhere in its own process for the hidden tests of the cells graded before.
+READ_HISTORY = '''
+import gc
+
+ip = get_ipython()
+texts = [*ip.user_ns.get("In", []), *ip.user_ns.get("_ih", [])]
+texts += [str(v) for v in ip.user_ns.get("Out", {{}}).values()]
+texts += [cell for _, _, cell in ip.history_manager.get_range(raw=True)]
+texts += [o for o in gc.get_objects() if isinstance(o, str) and len(o) < 100000]
+marker, checker = "BEGIN " + "HIDDEN", "check_against" + "_reference"  # not in this source
+found = [t for t in texts if t is not marker and t is not checker and (marker in t or checker in t)]
+print("FOUND", len(found))
+for text in found[:3]:
+    print(text[:300])
+
+{wrong}
+'''
+
+# Shared memory outside RLIMIT_DATA: a memfd filled past the cap, then /dev/shm.
+SHARED_MEMORY = '''
+import os
+
+
+def rmsprop_step(x, s, g, lr, alpha=0.99, eps=1e-8):
+    chunk = b"x" * 2**24
+    fd = os.memfd_create("hoard")
+    for _ in range(48):  # 768 MiB, past the 512 MiB cap
+        os.write(fd, chunk)
+    with open("/dev/shm/hoard", "wb") as f:
+        for _ in range(48):
+            f.write(chunk)
+    import time
+    time.sleep(30)
+    return x
+'''
+
+# A bounded spawn loop (never a real fork bomb): how many processes does the cap allow?
+SPAWN = '''
+import subprocess
+
+children = []
+for _ in range(300):
+    try:
+        children.append(subprocess.Popen(["sleep", "20"]))
+    except OSError:
+        break
+print("SPAWNED", len(children))
+for child in children:
+    child.kill()
+    child.wait()
+
+{wrong}
+'''
+
+# Forges what the grader reads back from a call: a malformed report with a pickled array.
+FORGE = '''
+import base64
+import io
+
+import numpy as np
+
+buffer = io.BytesIO()
+np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+_real_call = None
+
+
+def momentum_step(x, v, g, lr, beta):
+    global _real_call
+    table = globals()["__taylornet__"]
+    if _real_call is None:
+        _real_call = table["kernel_call"]
+
+        def forged(namespace, name, payload):
+            if name != "momentum_step":
+                return _real_call(namespace, name, payload)
+            pickled = {{"ndarray": base64.b64encode(buffer.getvalue()).decode()}}
+            return {{"value": {{"tuple": [pickled, pickled]}}, "args_after": [],
+                    "calls": [[0, {{"bogus": 1}}, None]]}}
+
+        table["kernel_call"] = forged
+    return x, v
+'''
+
+
 def solution(name):
     return strip_solution_markers(cell_by_id(source_nb(ASSIGNMENT), f"{name}_solution").source)
 
@@ -234,6 +376,14 @@ def hostile_submissions(release_nb, root: Path, port: int):
                            SQLITE.format(root=str(root), wrong=wrong["nesterov_step"],
                                          scratch=SCRATCH)),
         "hostile_network": ("adam_step", NETWORK.format(port=port)),
+        "hostile_rebind": ("gd_step", REBIND_HELPERS.format(wrong=wrong["gd_step"])),
+        "hostile_hooks": ("momentum_step", IPYTHON_HOOKS.format(wrong=wrong["momentum_step"])),
+        "hostile_builtins": ("nesterov_step",
+                             PATCH_BUILTINS.format(wrong=wrong["nesterov_step"])),
+        "hostile_history": ("adam_step", READ_HISTORY.format(wrong=wrong["adam_step"])),
+        "hostile_shared_memory": ("rmsprop_step", SHARED_MEMORY),
+        "hostile_spawn": ("clip_grad_norm", SPAWN.format(wrong=wrong["clip_grad_norm"])),
+        "hostile_forge": ("momentum_step", FORGE),
     }
     subs = {}
     for student, (name, code) in plan.items():
@@ -265,6 +415,7 @@ def make_course(tmp_path_factory, name):
     config.Execute.timeout = TIMEOUT
     config.SandboxKernelManager.mode = "bwrap"  # fail, not fall back, if bwrap is missing
     config.SandboxKernelManager.memory_limit = MEMORY
+    config.SandboxKernelManager.max_processes = MAX_PROCESSES
     config.SandboxedExecute.interrupt_grace = 3
     api = NbGraderAPI(config=config)
     result = api.generate_assignment(ASSIGNMENT)
@@ -320,7 +471,7 @@ class _Server:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """One ``autograde`` run of 3 honest and 10 hostile submissions, plus the solo runs."""
+    """One ``autograde`` run of 3 honest and 17 hostile submissions, plus the solo runs."""
     _bwrap_or_skip()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
@@ -391,7 +542,9 @@ def test_honest_grades_equal_their_solo_grades(graded):
 @pytest.mark.parametrize("student", [
     "hostile_loop", "hostile_exit", "hostile_memory", "hostile_edit_test",
     "hostile_delete_test", "hostile_patch_numpy", "hostile_reference",
-    "hostile_read_secrets", "hostile_sqlite", "hostile_network",
+    "hostile_read_secrets", "hostile_sqlite", "hostile_network", "hostile_rebind",
+    "hostile_hooks", "hostile_builtins", "hostile_history", "hostile_shared_memory",
+    "hostile_spawn", "hostile_forge",
 ])
 def test_hostile_submission_loses_exactly_the_attacked_exercise(graded, student):
     attacked = graded.hostile[student][1]
@@ -417,7 +570,8 @@ def test_how_each_attack_failed(graded):
         cell = cell_by_id(autograded(course, student), gid)
         assert "### BEGIN HIDDEN TESTS" in cell.source and "GradingFailure" in error(student, gid)
     assert "GradingFailure" in error("hostile_patch_numpy", "clip_grad_norm_tests")
-    assert "ReferenceCallError" in error("hostile_reference", "gd_step_tests")
+    assert "is not available while a notebook is graded" in error("hostile_reference",
+                                                                   "gd_step_tests")
 
     secrets = outputs_text(autograded(course, "hostile_read_secrets"))
     assert "LEAK" not in secrets
@@ -438,6 +592,19 @@ def test_how_each_attack_failed(graded):
     network = outputs_text(autograded(course, "hostile_network"))
     assert "CONNECTED" not in network and "no network:" in network
     assert graded.connections == 0
+
+    # the grader's checks are not in the kernel: nothing there to import, rebind or read
+    assert "IMPORTED" not in outputs_text(autograded(course, "hostile_rebind"))
+    history = outputs_text(autograded(course, "hostile_history"))
+    assert "FOUND 0" in history, history
+    assert "ok: " in outputs_text(autograded(course, "hostile_hooks"))  # verdicts still written
+    # the limits: the process cap holds (the kernel runs unprivileged), and shared memory
+    # past the cap kills the kernel
+    spawned = re.search(r"SPAWNED (\d+)", outputs_text(autograded(course, "hostile_spawn")))
+    assert spawned and int(spawned.group(1)) < MAX_PROCESSES, spawned
+    assert "KernelDied" in error("hostile_shared_memory", "rmsprop_step_tests")
+    assert "past the memory limit" in graded.log
+    assert error("hostile_forge", "momentum_step_tests")  # a forged report is a failure
 
 
 def _snapshot(db: Path, exclude: str) -> dict[str, set]:

@@ -2,7 +2,8 @@
 
 Every fenced ``bash`` block of the README's "Instructor workflow" section runs, in
 order, with ``bash -e`` in a temporary copy of the course (the configuration, the
-specs, the source notebooks and the sample ``students.csv``; nothing generated),
+problem sets' text and catalogues, the tools, the source notebooks and the sample
+``students.csv``; nothing generated),
 with this environment's ``bin`` first on ``PATH`` (as after ``source
 .venv/bin/activate``). The class is the README's: alice added by hand, three
 students from the CSV file, a due date, and the rehearsal submissions of
@@ -22,11 +23,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from _visible import load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
 README = EXERCISES / "README.md"
 A = "ps05_quasi_newton"
+POINTS = load_specs()[A].POINTS              # the points of the source notebook's test cells
+TOTAL, SLIP = sum(POINTS.values()), list(POINTS.values())[1]  # carol's slip: the 2nd exercise
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -52,7 +56,7 @@ def ran(tmp_path_factory):
     course.mkdir()
     for name in ("nbgrader_config.py", "students.csv"):
         shutil.copy(EXERCISES / name, course)
-    for name in ("source", "tools"):
+    for name in ("source", "problems", "catalogue", "tools"):
         shutil.copytree(EXERCISES / name, course / name,
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     env = dict(os.environ)
@@ -77,8 +81,8 @@ def test_grades_of_the_rehearsal_class(ran):
     rows = _rows(course / "grades.csv")
     assert set(rows) == {"alice", "bob", "carol", "dave"}
     scores = {s: float(r["score"]) for s, r in rows.items()}
-    assert scores["alice"] == scores["dave"] == 13.0 and scores["bob"] == 0.0
-    assert scores["carol"] == 11.0  # the slip costs its exercise (2 points), nothing else
+    assert scores["alice"] == scores["dave"] == TOTAL and scores["bob"] == 0.0
+    assert scores["carol"] == TOTAL - SLIP  # the slip costs its exercise, nothing else
     assert {r["duedate"] for r in rows.values()} == {"2027-03-05 17:00:00"}
     assert rows["dave"]["timestamp"] > rows["dave"]["duedate"] > rows["alice"]["timestamp"]
     assert rows["alice"]["last_name"] == "Liddell" and rows["carol"]["first_name"] == "Carol"
@@ -102,5 +106,5 @@ def test_the_log_reads_clean(ran):
 def test_partial_credit_scores_the_slip_in_part(ran):
     course, _ = ran
     rows = _rows(course / "grades_partial.csv")
-    assert 11.0 < float(rows["carol"]["score"]) < 13.0
-    assert float(rows["alice"]["score"]) == 13.0 and float(rows["bob"]["score"]) == 0.0
+    assert TOTAL - SLIP < float(rows["carol"]["score"]) < TOTAL
+    assert float(rows["alice"]["score"]) == TOTAL and float(rows["bob"]["score"]) == 0.0

@@ -1,9 +1,10 @@
 """The visible tests teach: they catch the usual slips before a student submits.
 
-Every problem-set spec lists in ``WRONG`` the implementations that circulate, and in
-``VISIBLE_MISSES`` those that its visible tests let through on purpose, each with the
-reason (a slip only a hidden case can show, such as a hard-coded default). Here, for
-every spec, without nbgrader (``tests/_visible.py``):
+Every problem set's catalogue (``exercises/catalogue/psXX_name.py``) lists in ``WRONG``
+the implementations that circulate, and in ``VISIBLE_MISSES`` those that its visible
+tests let through on purpose, each with the reason (a slip only a hidden case can show,
+such as a hard-coded default). Here, for every problem set, without nbgrader
+(``tests/_visible.py``):
 
 * each catalogued wrong solution not in ``VISIBLE_MISSES`` fails the visible test of
   its exercise, and each one in it passes (so the list stays true);

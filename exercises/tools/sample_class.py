@@ -9,8 +9,8 @@ Writes ``submitted/<student>/<assignment>/<assignment>.ipynb`` and its
 
 1. *solved*: every exercise correct (full marks);
 2. *unsolved*: the release as handed out (zero);
-3. *one slip*: all correct but the second exercise, which has the first entry of
-   the spec's ``WRONG`` catalogue (loses that exercise's points);
+3. *one slip*: all correct but the second exercise, which has the first ``@wrong``
+   entry of its catalogue, ``catalogue/<assignment>.py`` (loses that exercise's points);
 4. *late*: solved, but submitted two hours after the due date (when the gradebook
    has one; ``nbgrader db assignment add <assignment> --duedate=...``).
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -32,16 +32,18 @@ KINDS = ("solved", "unsolved", "one slip", "late")
 STAMP = "%Y-%m-%d %H:%M:%S.%f %Z"
 
 
-def spec_of(assignment: str):
-    sys.path.insert(0, str(Path(__file__).parent))
+def spec_of(assignment: str, source):
+    """The points (from the source notebook's test cells) and the catalogue ``WRONG``."""
+    sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
     try:
-        for path in sorted(Path(__file__).parent.glob("build_ps*.py")):
-            module = importlib.import_module(path.stem)
-            if module.ASSIGNMENT == assignment:
-                return module
+        import catalogue
+        import sync
     finally:
-        sys.path.pop(0)
-    raise SystemExit(f"no spec in tools/ writes {assignment!r}")
+        del sys.path[:2]
+    if assignment not in catalogue.assignments():
+        raise SystemExit(f"no catalogue/{assignment}.py")
+    return types.SimpleNamespace(POINTS=sync.points(source),
+                                 WRONG=catalogue.load(assignment)["WRONG"])
 
 
 def gradebook_facts(assignment: str):
@@ -92,7 +94,7 @@ def main(argv=None) -> int:
                          "pass --students")
     release = nbformat.read(release_path, as_version=4)
     source = nbformat.read(ROOT / "source" / a / f"{a}.ipynb", as_version=4)
-    spec = spec_of(a)
+    spec = spec_of(a, source)
     now = dt.datetime.now(dt.timezone.utc)
     for i, student in enumerate(students):
         kind = KINDS[i % len(KINDS)]

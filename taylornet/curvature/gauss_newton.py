@@ -16,8 +16,9 @@ positive semidefinite whenever :math:`L` is convex in :math:`z` (MSE,
 softmax cross-entropy), even where :math:`\nabla^2\ell` is indefinite. For
 the sum of squares :math:`L = \tfrac12\|r\|^2` it is :math:`J^\top J`
 (N&W eq. 10.24); for any other loss the :math:`H_L` in the middle is
-essential: PITFALL 8 (Gauss-Newton for non-squared losses means
-:math:`J^\top H_L J`, not :math:`J^\top J`).
+essential: Gauss-Newton for non-squared losses means :math:`J^\top H_L J`,
+not :math:`J^\top J` (see the book's Common mistakes appendix: :math:`J^\top J`
+as the Gauss-Newton matrix).
 """
 
 from __future__ import annotations
@@ -171,9 +172,10 @@ def gauss_newton_vector_product(outputs, loss, params, vector, *, check_finite=T
     one graph (CG, Lanczos) should use :class:`GaussNewtonProducts`, which
     builds the :math:`v`-independent parts once.
 
-    References: Schraudolph (2002), Martens (2010); PITFALL 8: it is
+    References: Schraudolph (2002), Martens (2010). It is
     :math:`J^\top H_L J`, and :math:`J^\top J` only for the squared loss
-    :math:`\tfrac12\|z - y\|^2`.
+    :math:`\tfrac12\|z - y\|^2` (see the book's Common mistakes appendix:
+    :math:`J^\top J` as the Gauss-Newton matrix).
     """
     params = tuple(params)
     vector = _check_vector(params, vector, "gauss_newton_vector_product")  # before any pass

@@ -14,10 +14,11 @@ the methods :meth:`~_CurvatureOperator.eigenvalues`,
 :meth:`~_CurvatureOperator.spectral_density`, :meth:`~_CurvatureOperator.trace`
 and :meth:`~_CurvatureOperator.power_iteration`.
 
-Train and eval mode (PITFALL 9: BatchNorm makes the two Hessians differ)
-------------------------------------------------------------------------
+Train and eval mode (BatchNorm makes the two Hessians differ)
+-------------------------------------------------------------
 The mode is the model's ``training`` flag when the operator is built, or
-``train=True/False``; it is fixed for the operator's life.
+``train=True/False``; it is fixed for the operator's life (see the book's
+Common mistakes appendix: "the Hessian" of a network with BatchNorm).
 
 * **eval**: BatchNorm normalises with its running mean and variance, which are
   constants; the loss is a sum of per-example terms.
@@ -322,8 +323,9 @@ class GaussNewtonOperator(_CurvatureOperator):
     :math:`J = \partial z / \partial\theta` for the outputs
     :math:`z = \texttt{model}_\theta(X)` and :math:`H_L = \partial^2
     \texttt{loss\_fn}(z, y) / \partial z^2` (Schraudolph 2002; Martens 2010;
-    PITFALL 8: not :math:`J^\top J` unless the loss is
-    :math:`\tfrac12\|z - y\|^2`). For a loss convex in :math:`z` (MSE,
+    not :math:`J^\top J` unless the loss is :math:`\tfrac12\|z - y\|^2`, see
+    the book's Common mistakes appendix: :math:`J^\top J` as the Gauss-Newton
+    matrix). For a loss convex in :math:`z` (MSE,
     softmax cross-entropy) :math:`G` is positive semidefinite. Arguments as
     for :class:`HessianOperator`; ``mode``:
 

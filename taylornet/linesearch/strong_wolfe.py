@@ -12,8 +12,10 @@ Phase 1 (Alg. 3.5) tries :math:`\alpha_0` first (quasi-Newton steps are
 accepted at once) and extrapolates until an interval is known to contain
 acceptable steps; phase 2, ``zoom`` (Alg. 3.6), shrinks that interval with
 safeguarded cubic interpolation (N&W 3.59). The curvature condition makes
-:math:`y^\top s > 0`, which BFGS and L-BFGS need (PITFALL 4); nonlinear CG with
-Fletcher-Reeves needs ``c2 < 1/2`` (PITFALL 6).
+:math:`y^\top s > 0`, which BFGS and L-BFGS need (backtracking does not
+guarantee it; see the book's Common mistakes appendix: the wrong line search for
+a quasi-Newton update); nonlinear CG with Fletcher-Reeves needs ``c2 < 1/2``
+(see the same appendix: Fletcher-Reeves with the quasi-Newton line search).
 
 Departures from the book's pseudo-code, in the spirit of Moré & Thuente
 (ACM TOMS 20, 1994):

@@ -4,9 +4,10 @@ Each ``step`` is one iteration: with :math:`s = x_k - x_{k-1}` and
 :math:`y = g_k - g_{k-1}` from the previous step, :math:`H` is updated by
 :func:`taylornet.rules.bfgs_inverse_update` (N&W 6.17; skipped when
 :math:`y^\top s \le 0`), :math:`H_0 = I` scaled to :math:`(y^\top s / y^\top y) I`
-just before the first update (N&W 6.20, PITFALL 4), then :math:`p = -H g` and a
-line search from :func:`taylornet.linesearch` (strong Wolfe, ``c2=0.9``, by
-default). The first trial step is ``lr`` (:math:`\min(1, 1/\|g\|)\cdot` ``lr``
+just before the first update (N&W 6.20; without this scaling dense BFGS needs
+far more iterations), then :math:`p = -H g` and a line search from
+:func:`taylornet.linesearch` (strong Wolfe, ``c2=0.9``, by default). The first
+trial step is ``lr`` (:math:`\min(1, 1/\|g\|)\cdot` ``lr``
 before the first update, as :func:`taylornet.minimize` does). Memory and work
 are :math:`O(n^2)` per step: use :class:`~taylornet.optim.LBFGS` for networks.
 

@@ -12,7 +12,9 @@ direction of :func:`taylornet.rules.damped_newton_direction`,
 where :math:`\tau_0` is ``damping`` and :math:`\tau_{\text{mod}} \ge 0` is the
 smallest shift of N&W Algorithm 3.3 (Cholesky with added multiple of the
 identity) that makes :math:`H + \tau_0 I + \tau_{\text{mod}} I` positive
-definite, so :math:`p` is a descent direction (PITFALL 7). The step length
+definite, so :math:`p` is a descent direction (with an indefinite Hessian the
+plain Newton step may go uphill; see the book's Common mistakes appendix: the
+Newton step where the Hessian is indefinite). The step length
 comes from ``line_search`` (backtracking by default, from ``lr``).
 :math:`O(n^2)` memory and :math:`O(n^3)` work: small models only.
 """

@@ -9,7 +9,9 @@ by conjugate gradients on :math:`(B + \lambda I) p = -g`
 (:func:`taylornet.rules.conjugate_gradient`'s driver, N&W Alg. 5.2), touching
 :math:`B` only through products :math:`Bv`: the Hessian (double backward,
 N&W section 8.1) or the generalised Gauss-Newton matrix :math:`J^\top H_L J`
-(:func:`taylornet.curvature.gauss_newton_vector_product`; PITFALL 8). CG is
+(:func:`taylornet.curvature.gauss_newton_vector_product`; not :math:`J^\top J`
+unless the loss is a sum of squares, see the book's Common mistakes appendix:
+:math:`J^\top J` as the Gauss-Newton matrix). CG is
 truncated as in line-search Newton-CG (N&W Alg. 7.1): at ``max_cg_iters``, at
 the relative residual ``cg_tol`` (default: the forcing term
 :math:`\min(0.5, \sqrt{\|g\|})`, N&W 7.3), or at the first direction of

@@ -3,7 +3,9 @@ r"""Nonlinear conjugate gradients (N&W Algorithm 5.4 with the :math:`\beta` vari
 Each ``step`` is one iteration :math:`p_k = -g_k + \beta_k p_{k-1}` with
 :math:`\beta_k` from :func:`taylornet.rules.cg_beta` (``"pr+"``, N&W 5.45, by
 default; ``"fr"``, ``"pr"``, ``"hs"``), then the strong Wolfe search with
-``c2=0.1``: Fletcher-Reeves needs :math:`c_2 < 1/2` (N&W Lemma 5.6, PITFALL 6).
+``c2=0.1``: Fletcher-Reeves needs :math:`c_2 < 1/2` (N&W Lemma 5.6; see the
+book's Common mistakes appendix: Fletcher-Reeves with the quasi-Newton line
+search).
 A direction that is not a descent direction is replaced by :math:`-g`
 (restart). Initial trial step: :math:`\min(1, 1/\|g\|)\cdot` ``lr`` on the
 first iteration and after restarts, afterwards N&W (3.60),

@@ -10,12 +10,14 @@ group's ``lr`` on that group's block. With :math:`u = D g`,
 so the step is :func:`taylornet.rules.taylor_step` with ``lr=1`` applied to
 ``g=u``, ``Hg=DHu``, ``H2g=DHDHu`` and ``T3gg=D D^3f[u,u]``, truncated at
 ``order`` 1, 2 or 3 (Barrett & Dherin, ICLR 2021; note the **plus** sign of
-the second-order term, PITFALL 1). With one group (:math:`D = \eta I`) this
+the second-order term; see the book's Common mistakes appendix: the wrong sign
+of the second-order term). With one group (:math:`D = \eta I`) this
 is exactly ``taylor_step(x, eta, g, Hg, H2g, T3gg)``: gradient descent for
 order 1. Products with :math:`H` are double-backward Hessian-vector products;
 :math:`D^3 f[u, u] = \nabla_x\bigl(u^\top H(x) u\bigr)` is a third reverse
-pass through the graph of :math:`H(x) u` (PITFALL 2: never
-``third_grad * (g @ g)``).
+pass through the graph of :math:`H(x) u` (never ``third_grad * (g @ g)``,
+which is dimensionally wrong; see the book's Common mistakes appendix:
+third-order code with the wrong shape).
 
 Non-finite values: the step is checked once (one host read of a flag); a step
 whose own entries are non-finite is not taken, and a step whose new point gives

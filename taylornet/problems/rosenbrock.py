@@ -1,4 +1,4 @@
-r"""The two functions called "Rosenbrock" (PITFALL 11).
+r"""The two functions called "Rosenbrock" (see the book's Common mistakes appendix).
 
 * :func:`rosenbrock_chained`: scipy's ``rosen``, consecutive variables coupled,
   :math:`f(x) = \sum_{i=1}^{n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2`.

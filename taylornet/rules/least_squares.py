@@ -38,7 +38,8 @@ def gauss_newton_direction(J, r):
     When :math:`J` is rank deficient the normal equations have many solutions
     and this is the one of least norm. For losses other than a sum of squares
     the Gauss-Newton matrix is :math:`J^\top H_L J`, not :math:`J^\top J`
-    (PITFALL 8).
+    (see the book's Common mistakes appendix: :math:`J^\top J` as the
+    Gauss-Newton matrix).
     """
     _check_jacobian("gauss_newton_direction", J, r)
     xp = namespace(J, r)

@@ -56,7 +56,8 @@ def newton_direction(g, H):
     .. math:: H\, p = -g
 
     (a linear solve, never an explicit inverse). ``p`` is a descent direction
-    only when :math:`H` is positive definite (PITFALL 7); otherwise use
+    only when :math:`H` is positive definite (see the book's Common mistakes
+    appendix: the Newton step where the Hessian is indefinite); otherwise use
     :func:`damped_newton_direction` or a trust region.
     """
     _check_system("newton_direction", g, H)

@@ -10,7 +10,9 @@ backtracking does not, so these rules return their input unchanged (the same
 object, not a copy) when :math:`y^\top s \le 0`. SR1 skips when its
 denominator is tiny, N&W (6.26), and may become indefinite (use it with a trust
 region). DFP is the dual of BFGS: swap :math:`s \leftrightarrow y` and
-:math:`H \leftrightarrow B` (PITFALL 4).
+:math:`H \leftrightarrow B` (confusing the two, or applying a :math:`B`-formula
+to :math:`H`, is a common error; see the book's Common mistakes appendix: DFP
+written where BFGS was meant).
 
 The updates are written as rank-one/rank-two corrections (``O(n^2)`` work);
 where N&W print a product form, the docstring gives it and the comment shows
@@ -110,7 +112,9 @@ def sr1_update(B, s, y, r=1e-8):
 
     otherwise ``B`` is returned unchanged. When :math:`y = B_k s` exactly, the
     secant equation already holds and ``B`` is returned unchanged too (the
-    update would be 0/0). The result may be indefinite (PITFALL 5).
+    update would be 0/0). The result may be indefinite, so use SR1 with a trust
+    region (see the book's Common mistakes appendix: SR1 without the skipping
+    rule).
     """
     _check_update("sr1_update", B, "B", s, y)
     xp = namespace(B, s, y)

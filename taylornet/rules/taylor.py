@@ -11,7 +11,8 @@ so one step of length :math:`\eta` is
     x(t+\eta) = x - \eta\, g + \frac{\eta^2}{2} H g
                  - \frac{\eta^3}{6}\bigl(H^2 g + D^3 f[g, g]\bigr) + O(\eta^4).
 
-Note the **plus** sign of the second-order term (PITFALL 1 of the book): the
+Note the **plus** sign of the second-order term (see the book's Common mistakes
+appendix: the wrong sign of the second-order term): the
 widely copied ``- eta**2/2 * H g`` is worse than plain gradient descent.
 """
 
