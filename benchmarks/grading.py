@@ -57,6 +57,8 @@ def grade(assignment: str, mode: str, students: int, workdir: Path) -> float:
     root = workdir / f"{assignment}-{mode}"
     root.mkdir(parents=True)
     shutil.copy(EXERCISES / "nbgrader_config.py", root)
+    shutil.copytree(EXERCISES / "taylornet_grader", root / "taylornet_grader",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(EXERCISES / "source" / assignment, root / "source" / assignment)
     (root / "exchange").mkdir()
     api = NbGraderAPI(config=_config(root, mode))

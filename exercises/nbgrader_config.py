@@ -20,6 +20,13 @@ c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 # loads a config file), wherever the commands are run from.
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 
+# The grader's own code (taylornet_grader/: sandbox, trusted checker, feedback filter)
+# lives with the course, not in the taylornet package.
+import sys  # noqa: E402
+
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
 c.CourseDirectory.course_id = "taylornet"
 c.CourseDirectory.root = _ROOT
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
@@ -44,7 +51,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.OverwriteCells.add_missing_cells = True
 
 # Grading you can trust (exercises/README.md, "The autograding sandbox"):
-# `autograde` runs each submission in a sandboxed kernel (taylornet/grading_sandbox.py):
+# `autograde` runs each submission in a sandboxed kernel (exercises/taylornet_grader/sandbox.py):
 # bubblewrap with no network and a read-only view of its own folder and the installed
 # packages only, a writable /tmp, memory / CPU-time / process limits, and a kernel that
 # is restarted (the other exercises still graded) when a cell kills it or hangs.
@@ -57,9 +64,9 @@ from nbgrader.converters.autograde import Autograde  # noqa: E402
 from nbgrader.preprocessors import Execute, OverwriteCells  # noqa: E402
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-_OURS = {Execute: "taylornet.grading_sandbox.SandboxedExecute",
+_OURS = {Execute: "taylornet_grader.sandbox.SandboxedExecute",
          # the same, but the restored hidden tests' checksums are expected to differ
-         OverwriteCells: "taylornet.grading_overwrite.RestoreCells"}
+         OverwriteCells: "taylornet_grader.overwrite.RestoreCells"}
 for _step in ("sanitize_preprocessors", "autograde_preprocessors"):
     setattr(c.Autograde, _step,
             [_OURS.get(p, p) for p in Autograde.class_traits()[_step].default()])
@@ -81,9 +88,9 @@ c.SandboxedExecute.max_restarts = 4           # kernel restarts per notebook
 os.environ.setdefault("TAYLORNET_PARTIAL_CREDIT", "0")
 
 # Feedback shows pass/fail and points of the hidden tests, never their source
-# (taylornet/grading_feedback.py); the autograded notebooks keep everything.
+# (exercises/taylornet_grader/feedback.py); the autograded notebooks keep everything.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "taylornet.grading_feedback.HideHiddenTests",
+    "taylornet_grader.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

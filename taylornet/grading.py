@@ -488,7 +488,7 @@ def _check_untouched(name, c_args, args, c_kwargs, kwargs, context) -> None:
 
 def _guard(student_fn):
     """The tripwire around a student's call; none for a call that runs in the kernel
-    (:mod:`taylornet.grading_checker`), where the references are not installed."""
+    (:mod:`taylornet_grader.checker`), where the references are not installed."""
     if getattr(student_fn, "remote", False):
         return contextlib.nullcontext()
     return reference_tripwire()

@@ -422,7 +422,7 @@ class _Tally:
     depth = 0  # > 0 while a counted check runs: the checks inside it are not counted again
 
 
-#: Set by the grader's checker while it runs a test cell (:mod:`taylornet.grading_checker`).
+#: Set by the grader's checker while it runs a test cell (:mod:`taylornet_grader.checker`).
 _CELL_KEY: object = None
 #: ``True`` while the grader's checker runs a cell: the student's code runs elsewhere.
 _TRIPWIRE_OFF = False

@@ -2,7 +2,7 @@
 
 The real autograde runs (``tests/test_grading_roundtrip.py``, ``tests/test_grading_hostile.py``)
 drive them through nbgrader and a sandboxed kernel; here a "kernel" is a plain dict
-namespace in which :func:`taylornet.grading_codec.kernel_call` runs, so each piece can be
+namespace in which :func:`taylornet_grader.codec.kernel_call` runs, so each piece can be
 checked, and made to fail, directly.
 """
 
@@ -16,14 +16,23 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from taylornet.errors import LineSearchError
-from taylornet.grading_checker import RemoteFunction, StudentError, TrustedChecker, free_names
-from taylornet.grading_codec import Unsupported, decode, encode, kernel_call
-from taylornet.grading_sandbox import sandbox_memory, student_package
+pytest.importorskip("nbgrader", reason="the grading extra is not installed (make grade-env)")
+pytest.importorskip("cloudpickle", reason="the grading extra is not installed")
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+from taylornet_grader.checker import (  # noqa: E402
+    RemoteFunction,
+    StudentError,
+    TrustedChecker,
+    free_names,
+)
+from taylornet_grader.codec import Unsupported, decode, encode, kernel_call  # noqa: E402
+from taylornet_grader.sandbox import sandbox_memory, student_package  # noqa: E402
+
+from taylornet.errors import LineSearchError  # noqa: E402
 
 pytestmark = pytest.mark.grading
 

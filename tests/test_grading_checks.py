@@ -345,7 +345,7 @@ def test_partial_credit_gives_nothing_for_calling_the_reference(monkeypatch):
 def test_restored_hidden_tests_are_not_reported_as_changes(caplog):
     import logging
 
-    from taylornet.grading_overwrite import RestoreCells
+    from taylornet_grader.overwrite import RestoreCells
 
     pre = RestoreCells()
     pre.log = logging.getLogger("restore-test")
@@ -360,7 +360,7 @@ def test_restored_hidden_tests_are_not_reported_as_changes(caplog):
 def test_an_expected_kernel_death_is_not_logged_as_an_error():
     import logging
 
-    from taylornet.grading_sandbox import _ExpectedKernelDeath
+    from taylornet_grader.sandbox import _ExpectedKernelDeath
 
     keep = _ExpectedKernelDeath().filter
     make = logging.LogRecord

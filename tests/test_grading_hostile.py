@@ -1,8 +1,8 @@
 """Hostile submissions against the real ``nbgrader autograde``, sandbox on.
 
 One temporary copy of the course (its own ``nbgrader_config.py``, so the
-sandboxed kernel of ``taylornet/grading_sandbox.py`` and the feedback filter of
-``taylornet/grading_feedback.py``) grades ``ps01_first_order`` for twenty
+sandboxed kernel of ``exercises/taylornet_grader/sandbox.py`` and the feedback filter of
+``exercises/taylornet_grader/feedback.py``) grades ``ps01_first_order`` for twenty
 students in ONE ``autograde`` run: three honest submissions (all solved, the
 untouched release, a mix of wrong, reference-calling and correct answers) and
 seventeen hostile ones. Each hostile notebook is fully solved except for one
@@ -409,6 +409,8 @@ def make_course(tmp_path_factory, name):
 
     root = tmp_path_factory.mktemp(name)
     shutil.copy(EXERCISES / "nbgrader_config.py", root)
+    shutil.copytree(EXERCISES / "taylornet_grader", root / "taylornet_grader",  # the grader's side
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(EXERCISES / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
     config = _course_config(root)
     config.ExecutePreprocessor.timeout = TIMEOUT
@@ -720,7 +722,7 @@ def test_fallback_without_bubblewrap_warns_in_the_autograde_log(graded, tmp_path
 
 # ---------------------------------------------------------------- fast unit tests
 def test_parse_size():
-    from taylornet.grading_sandbox import parse_size
+    from taylornet_grader.sandbox import parse_size
 
     assert parse_size("4G") == 4 * 2**30
     assert parse_size("512M") == parse_size("512MiB") == 512 * 2**20
@@ -732,7 +734,7 @@ def test_parse_size():
 
 
 def test_kernel_manager_settings(monkeypatch):
-    from taylornet.grading_sandbox import SandboxKernelManager
+    from taylornet_grader.sandbox import SandboxKernelManager
 
     with pytest.raises(ValueError, match="auto, bwrap, limits or off"):
         SandboxKernelManager(mode="sometimes")
@@ -751,7 +753,7 @@ def test_kernel_manager_settings(monkeypatch):
 
 
 def test_bwrap_command_shows_only_the_submission(tmp_path):
-    from taylornet.grading_sandbox import _read_only_paths, bwrap_command
+    from taylornet_grader.sandbox import _read_only_paths, bwrap_command
 
     course = tmp_path / "course"
     cwd = course / "autograded" / "alice" / ASSIGNMENT
@@ -781,8 +783,7 @@ def test_bwrap_command_shows_only_the_submission(tmp_path):
 
 def test_feedback_filter_removes_hidden_source_and_echoes():
     from nbformat.v4 import new_code_cell, new_notebook, new_output
-
-    from taylornet.grading_feedback import HideHiddenTests
+    from taylornet_grader.feedback import HideHiddenTests
 
     secret = "check_against_reference(adam_step, 'adam_step', SECRET_CASES)"
     source = f"expect_close('x', f(1), 2)\n### BEGIN HIDDEN TESTS\n{secret}\n### END HIDDEN TESTS"

@@ -56,7 +56,7 @@ def ran(tmp_path_factory):
     course.mkdir()
     for name in ("nbgrader_config.py", "students.csv"):
         shutil.copy(EXERCISES / name, course)
-    for name in ("source", "problems", "catalogue", "tools"):
+    for name in ("source", "problems", "catalogue", "tools", "taylornet_grader"):
         shutil.copytree(EXERCISES / name, course / name,
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     env = dict(os.environ)

@@ -452,6 +452,8 @@ def course_root(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("course")
     shutil.copy(EXERCISES / "nbgrader_config.py", root)
+    shutil.copytree(EXERCISES / "taylornet_grader", root / "taylornet_grader",  # the grader's side
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(EXERCISES / "source", root / "source",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     config = _course_config(root)
@@ -505,7 +507,7 @@ def error_text(cell):
     return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
 
 
-#: What a submission that imports a reference gets while graded (taylornet/grading_sandbox.py).
+#: What a submission that imports a reference gets while graded (taylornet_grader/sandbox.py).
 NOT_INSTALLED = "is not available while a notebook is graded"
 
 PS01_SECRETS = ("default_rng(404)", "m_hat = m_new / (1 - beta1**t)",

@@ -175,7 +175,9 @@ sys.meta_path.insert(0, _GradedNotebook())
 
 def student_package(site: str) -> str:
     """Write the kernel's ``taylornet`` (student-facing modules only) under ``site``."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    import taylornet
+
+    here = os.path.dirname(os.path.abspath(taylornet.__file__))
     package = os.path.join(site, "taylornet")
     os.makedirs(package, exist_ok=True)
     for source, name in (("grading_visible.py", "grading.py"),
@@ -535,8 +537,8 @@ def _is_test_cell(cell) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _codec_source() -> str:
-    """The source of :mod:`taylornet.grading_codec`, which the kernel runs as its shim."""
-    from taylornet import grading_codec
+    """The source of :mod:`taylornet_grader.codec`, which the kernel runs as its shim."""
+    from taylornet_grader import codec as grading_codec
 
     with open(grading_codec.__file__, encoding="utf-8") as f:
         return f.read()
@@ -568,7 +570,7 @@ class SandboxedExecute(Execute):
                               "interrupted it, before it is restarted").tag(config=True)
     max_restarts = Integer(4, help="kernel restarts per notebook").tag(config=True)
     trusted_checks = Bool(True, help="run test cells in the grader, calling the student's "
-                          "functions in the kernel (taylornet.grading_checker)").tag(config=True)
+                          "functions in the kernel (taylornet_grader.checker)").tag(config=True)
     setup_cells = List(Unicode(), ["setup"], help="grade ids of the locked cells that the "
                        "test cells build on (run in the grader too)").tag(config=True)
 
@@ -629,8 +631,8 @@ class SandboxedExecute(Execute):
 
     # -- the trust boundary: test cells run here, the student's functions in the kernel
     def _check_in_grader(self, cell, index: int):
-        """Run a test cell with :class:`~taylornet.grading_checker.TrustedChecker`."""
-        from taylornet.grading_checker import KernelLost, TrustedChecker
+        """Run a test cell with :class:`~taylornet_grader.checker.TrustedChecker`."""
+        from taylornet_grader.checker import KernelLost, TrustedChecker
 
         cell.outputs = []
         if self._restarts > self.max_restarts:
@@ -655,9 +657,9 @@ class SandboxedExecute(Execute):
 
     def _call(self, name: str, payload: str, index: int) -> dict:
         """Call the student's ``name`` in the kernel; its report, or :class:`KernelLost`."""
-        from taylornet import grading_codec
-        from taylornet.grading_checker import KernelLost
         from taylornet.grading_visible import GradingFailure
+        from taylornet_grader import codec as grading_codec
+        from taylornet_grader.checker import KernelLost
 
         if not self._shim_ready:
             shim = new_code_cell("__taylornet__ = {}\nexec(" + repr(_codec_source()) +
@@ -684,7 +686,7 @@ class SandboxedExecute(Execute):
 
     def _run_quietly(self, cell, index: int) -> None:
         """Execute a grader's cell in the kernel (no history); a dead kernel is KernelLost."""
-        from taylornet.grading_checker import KernelLost
+        from taylornet_grader.checker import KernelLost
 
         self._timed_out = False
         try:

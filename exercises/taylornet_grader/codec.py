@@ -1,7 +1,7 @@
 """Calls of a student's function across the trust boundary, and a codec that is safe to read.
 
 When ``nbgrader autograde`` grades a notebook, its test cells run in the grader's
-process (:class:`taylornet.grading_checker.TrustedChecker`), not in the student's
+process (:class:`taylornet_grader.checker.TrustedChecker`), not in the student's
 kernel. Each call of a student function there is sent to the kernel, which runs it
 and sends back what it returned:
 

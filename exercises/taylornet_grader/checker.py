@@ -6,7 +6,7 @@ cell, the real :mod:`taylornet.grading` (references, comparisons, hints) and, fo
 each name the cell uses that the set-up does not define (the student's
 functions), a :class:`RemoteFunction`. Calling one sends the arguments to the
 kernel, which runs the student's function and sends back what it did
-(:mod:`taylornet.grading_codec`). So:
+(:mod:`taylornet_grader.codec`). So:
 
 * the comparisons, the references and the hidden tests' code are not in the
   student's process: nothing there can patch, call or read them (no history,
@@ -33,7 +33,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from taylornet import grading_visible
-from taylornet.grading_codec import Unsupported, decode
+from taylornet_grader.codec import Unsupported, decode
 
 __all__ = ["KernelLost", "RemoteFunction", "StudentError", "TrustedChecker", "free_names"]
 
