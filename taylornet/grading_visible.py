@@ -26,7 +26,6 @@ import contextlib
 import functools
 import os
 import sys
-import types
 import warnings
 from textwrap import fill as _fill
 from typing import Any
@@ -86,11 +85,7 @@ _errstate = np.errstate
 _array2string = np.array2string
 _catch_warnings = warnings.catch_warnings
 _simplefilter = warnings.simplefilter
-_getprofile = sys.getprofile
-_setprofile = sys.setprofile
-_FunctionType = types.FunctionType
 _INF = float("inf")
-_CodeType = types.CodeType
 
 
 class GradingFailure(AssertionError):

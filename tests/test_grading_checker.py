@@ -164,7 +164,7 @@ def check(student_source: str, monkeypatch, partial: bool = False):
     monkeypatch.setenv("TAYLORNET_PARTIAL_CREDIT", "1" if partial else "0")
     namespace = {}
     exec(student_source, namespace)
-    return TrustedChecker([SETUP], kernel(namespace)).run_cell(TEST_CELL, "gd_step_tests", 4)
+    return TrustedChecker([SETUP], kernel(namespace)).run_cell(TEST_CELL, "gd_step_tests")
 
 
 def test_the_checker_passes_a_correct_function(monkeypatch):
@@ -188,6 +188,19 @@ def test_partial_credit_is_the_cells_value(monkeypatch):
     assert float(result.data["text/plain"]) == pytest.approx(2 / 4)
 
 
+def test_partial_credit_starts_afresh_in_every_cell(monkeypatch):
+    """A cell that stopped early (an exception) leaves no count behind for the next one."""
+    monkeypatch.setenv("TAYLORNET_PARTIAL_CREDIT", "1")
+    namespace = {}
+    exec("def gd_step(x, g, lr):\n    return x - 0.1 * g", namespace)
+    checker = TrustedChecker([SETUP], kernel(namespace))
+    checker.run_cell("expect_close('a', 1.0, 2.0)\nexpect_close('b', 1.0, 3.0)\n"
+                     "raise ValueError('stopped')", "broken")
+    outputs = checker.run_cell(TEST_CELL, "gd_step_tests")
+    (result,) = [o for o in outputs if o.output_type == "execute_result"]
+    assert float(result.data["text/plain"]) == pytest.approx(2 / 4)
+
+
 def test_the_checker_never_sends_test_code_to_the_kernel(monkeypatch):
     sent = []
 
@@ -198,7 +211,7 @@ def test_the_checker_never_sends_test_code_to_the_kernel(monkeypatch):
         return kernel(namespace)(name, payload)
 
     monkeypatch.setenv("TAYLORNET_PARTIAL_CREDIT", "0")
-    TrustedChecker([SETUP], spy).run_cell(TEST_CELL, "gd_step_tests", 4)
+    TrustedChecker([SETUP], spy).run_cell(TEST_CELL, "gd_step_tests")
     assert len(sent) == 4  # one visible call and three hidden cases: data only
     for payload in sent:
         raw = base64.b64decode(payload)

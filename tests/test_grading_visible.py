@@ -58,8 +58,10 @@ def test_visible_tests_catch_the_catalogued_slips(assignment, name, label):
 
 
 def test_every_listed_miss_is_catalogued():
+    assert set(SPECS) == {p.name for p in (ROOT / "exercises" / "source").iterdir()}
     for assignment, spec in SPECS.items():
-        for name, labels in getattr(spec, "VISIBLE_MISSES", {}).items():
+        assert isinstance(spec.VISIBLE_MISSES, dict) and spec.WRONG, assignment
+        for name, labels in spec.VISIBLE_MISSES.items():
             assert set(labels) <= set(spec.WRONG[name]), (assignment, name)
             assert all(isinstance(why, str) and why for why in labels.values())
 

@@ -140,15 +140,15 @@ class TrustedChecker:
             for source in setup_sources:
                 exec(compile(source, "set-up cell", "exec"), self.namespace)  # noqa: S102
 
-    def run_cell(self, source: str, name: str, key: object) -> list[NotebookNode]:
-        """The outputs of the test cell ``source`` (``key`` tells its checks from others')."""
+    def run_cell(self, source: str, name: str) -> list[NotebookNode]:
+        """The outputs of the test cell ``source``; its checks are counted afresh."""
         tree = ast.parse(source)
         namespace = dict(self.namespace)
         for missing in free_names(tree) - set(namespace):
             namespace[missing] = RemoteFunction(missing, self._call_in_kernel)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         printed, value, error = io.StringIO(), None, None
-        grading_visible._CELL_KEY = key
+        grading_visible._CELL_KEY = object()  # a new cell: nothing counted before counts
         grading_visible._TRIPWIRE_OFF = True  # the reference is not in the kernel to call
         try:
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():

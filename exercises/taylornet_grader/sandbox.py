@@ -648,7 +648,7 @@ class SandboxedExecute(Execute):
         self._checking = index  # the calls of this cell run at its index
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
         try:
-            cell.outputs = self._checker.run_cell(cell.source, name, key=index)
+            cell.outputs = self._checker.run_cell(cell.source, name)
         except KernelLost as lost:
             self._error(cell, lost.ename, lost.evalue)
             self._recover(index)
