@@ -6,11 +6,12 @@ as far as scipy allows the same stopping test ``||grad||_inf <= 1e-6``:
 * BFGS and CG: scipy's ``gtol`` with ``norm=inf`` is exactly our test.
 * L-BFGS-B: ``pgtol`` is the projected-gradient inf-norm (the same test when
   unconstrained); ``ftol=0`` so it does not stop on relative decrease.
-* Newton-CG: scipy stops on the step size (``xtol``) only (PITFALL 10); its
-  final ``||g||_inf`` is reported as it is.
+* Newton-CG: scipy stops on the step size (``xtol``) only (see the book's
+  Common mistakes appendix); its final ``||g||_inf`` is reported as it is.
 * trust-ncg / dogleg: scipy's ``gtol`` tests the 2-norm, which is stricter.
 
-Run:  .venv/bin/python benchmarks/solvers.py [--repeat 3]
+Run:  .venv/bin/python benchmarks/solvers.py [--repeat 3] [--problems mgh21 beale]
+      [--methods lbfgs bfgs]   (a short run: a few problems or methods)
 """
 
 from __future__ import annotations
@@ -85,7 +86,15 @@ def run_pair(problem, ours, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    parser.add_argument("--problems", nargs="+", metavar="NAME",
+                        help="only problems whose name contains one of these (e.g. beale mgh21)")
+    parser.add_argument("--methods", nargs="+", choices=list(PAIRS),
+                        help="only these taylornet methods (with their scipy pairs)")
     args = parser.parse_args()
+    chosen = [p for p in problems()
+              if not args.problems or any(word in p.name for word in args.problems)]
+    if not chosen:
+        parser.error(f"no problem matches {args.problems}")
     print(f"# machine: {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, NumPy {np.__version__}, "
           f"SciPy {scipy.__version__}, taylornet {taylornet.__version__}")
@@ -93,8 +102,8 @@ def main():
               "ms/iter | final ‖g‖∞ | ≤1e-6 | nfev ratio | time ratio |")
     print(header)
     print("|" + "---|" * 13)
-    for problem in problems():
-        for ours in PAIRS:
+    for problem in chosen:
+        for ours in args.methods or PAIRS:
             a, b = run_pair(problem, ours, args.repeat)
             for row in (a, b):
                 ratio_f = ratio_t = ""

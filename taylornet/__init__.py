@@ -4,6 +4,13 @@ Importing :mod:`taylornet` is cheap: NumPy and the array-API shim only. The
 solver driver is loaded on first use, and torch only by the modules that need
 it (autodiff, optim, autograd derivatives in ``minimize``), so graded
 exercises load quickly.
+
+Layout: :mod:`taylornet.rules` (graded one-equation rules),
+:mod:`taylornet.core` (the numerics both front ends share: CG, CG-Steihaug,
+Hessian modification, forcing term, initial steps, quasi-Newton state),
+:mod:`taylornet.linesearch` and :mod:`taylornet.trust_region` (step
+machinery), :func:`minimize` (:mod:`taylornet.solvers`) and
+:mod:`taylornet.optim` (the two front ends).
 """
 
 from . import rules

@@ -42,6 +42,8 @@ def to_host(xp, *scalars):
     synchronisation) instead of one per ``float(...)``: loops that need several
     scalars per iteration for their decisions read them with one call.
     """
+    if all(isinstance(s, (float, np.generic, np.ndarray)) for s in scalars):  # no device
+        return [float(s) for s in scalars]
     return [float(v) for v in xp.stack([xp.reshape(s, ()) for s in scalars]).tolist()]
 
 

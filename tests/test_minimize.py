@@ -273,7 +273,7 @@ def test_progress_bar(capsys):
 
 
 def test_bfgs_initial_scaling_cuts_iterations():
-    """PITFALL 4: the N&W (6.20) scaling of H_0 matters on MGH-21."""
+    """Common mistake: the N&W (6.20) scaling of H_0 matters on MGH-21."""
     p = rosenbrock_mgh21(100)
     scaled = run(p, "bfgs", max_iter=3000)
     unscaled = run(p, "bfgs", max_iter=3000, scale_initial=False)
@@ -293,3 +293,147 @@ def test_nonlinear_cg_unknown_beta():
     p = rosenbrock_chained(2)
     with pytest.raises(ValueError, match="unknown CG beta 'xx'"):
         run(p, "cg", beta="xx")
+
+
+# -- objectives: the evaluation cache, least squares, Hessian matrices ----------------
+
+class Counted:
+    """A callable that counts its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fn(*args)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_cache_is_keyed_on_the_value_of_x(backend):
+    from taylornet.solvers import Objective
+
+    fun = Counted(lambda x: float((x * x).sum()))
+    jac = Counted(lambda x: 2 * x)
+    x = np.array([1.0, 2.0]) if backend == "numpy" else torch.tensor([1.0, 2.0])
+    obj = Objective(fun, x, jac=jac)
+    assert obj.value(x) == 5.0 and fun.calls == obj.nfev == 1
+    same = x.copy() if backend == "numpy" else x.clone()
+    assert obj.value(same) == 5.0 and fun.calls == 1  # the same point in a new array: a hit
+    f, g = obj.value_and_grad(x)
+    assert (f, fun.calls, jac.calls) == (5.0, 1, 1)  # only the gradient was missing
+    x[0] = 3.0  # mutated in place: a miss
+    assert obj.value(x) == 13.0 and fun.calls == obj.nfev == 2
+    assert to_np(obj.gradient(x)).tolist() == [6.0, 4.0] and jac.calls == obj.ngev == 2
+
+
+def to_np(a):
+    return a.numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def test_least_squares_objective_shares_residual_and_jacobian():
+    from taylornet.solvers import LeastSquaresObjective
+
+    p = curve_fit_problem()
+    fun, jac = Counted(p.residual), Counted(p.jac)
+    res = minimize(fun, p.x0, "levenberg-marquardt", jac=jac, gtol=1e-8)
+    assert res.success
+    # one residual per trial point and one Jacobian per accepted point: nothing twice
+    assert fun.calls == res.nfev == res.nit + 1
+    assert jac.calls == res.ngev <= res.nit + 1
+    obj = LeastSquaresObjective(p.residual, p.x0, jac=p.jac)
+    r = p.residual(p.x0)
+    assert obj.value(p.x0) == pytest.approx(0.5 * r @ r)
+    np.testing.assert_allclose(obj.gradient(p.x0), p.jac(p.x0).T @ r)
+    assert (obj.nfev, obj.ngev) == (1, 1)
+
+
+@pytest.mark.parametrize("method", ["newton-cg", "trust-ncg", "trust-dogleg"])
+def test_hessian_matrix_is_evaluated_once_per_iterate(method):
+    p = rosenbrock_chained(10)
+    hess = Counted(p.hess)
+    res = minimize(p.fun, p.x0, method, jac=p.grad, hess=hess, gtol=GTOL)
+    assert res.success, res.message
+    assert hess.calls == res.nhev
+    # at most one Hessian per point the run stood on (rejected trust-region steps reuse it)
+    assert hess.calls <= res.ngev
+    if method != "trust-dogleg":  # CG took several products per Hessian
+        hessp = Counted(p.hessp)
+        ref = minimize(p.fun, p.x0, method, jac=p.grad, hessp=hessp, gtol=GTOL)
+        assert hessp.calls > hess.calls
+        np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
+
+
+# -- scipy's conventions: hess_inv, hess_inv0, njev ----------------------------------
+
+def _quadratic(n=5, seed=0, offset=0.0):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = (Q * np.linspace(1.0, 20.0, n)) @ Q.T
+    b = rng.standard_normal(n)
+    return A, (lambda x: 0.5 * x @ A @ x - b @ x + offset), (lambda x: A @ x - b)
+
+
+def test_bfgs_hess_inv_approaches_the_inverse_hessian_as_scipys_does():
+    A, f, g = _quadratic()
+    A_inv = np.linalg.inv(A)
+    x0 = np.zeros(5)
+    res = minimize(f, x0, "bfgs", jac=g, gtol=1e-10)
+    ref = so.minimize(f, x0, jac=g, method="BFGS", options={"gtol": 1e-10})
+    assert res.success and ref.success
+    assert res.njev == res.ngev
+    assert res.hess_inv.shape == (5, 5)
+    np.testing.assert_allclose(res.hess_inv, res.hess_inv.T, atol=1e-12)
+    error = np.linalg.norm(res.hess_inv - A_inv) / np.linalg.norm(A_inv)
+    error_scipy = np.linalg.norm(ref.hess_inv - A_inv) / np.linalg.norm(A_inv)
+    assert error <= max(10 * error_scipy, 1e-2)
+
+
+def test_hess_inv0_starts_from_the_given_matrix():
+    A, f, g = _quadratic()
+    res = minimize(f, np.zeros(5), "bfgs", jac=g, hess_inv0=np.linalg.inv(A), gtol=1e-10)
+    assert res.success and res.nit == 1  # the Newton step
+    with pytest.raises(ValueError, match="positive definite"):
+        minimize(f, np.zeros(5), "bfgs", jac=g, hess_inv0=-np.eye(5))
+    with pytest.raises(ValueError, match=r"\(5, 5\)"):
+        minimize(f, np.zeros(5), "bfgs", jac=g, hess_inv0=np.eye(4))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_lbfgs_hess_inv_is_an_operator(backend):
+    A, f, g = _quadratic()
+    x0 = np.zeros(5) if backend == "numpy" else torch.zeros(5, dtype=torch.float64)
+    if backend == "torch":
+        At = torch.tensor(A)
+        f, g = (lambda x: 0.5 * x @ At @ x), (lambda x: At @ x)
+        x0 = x0 + 1.0
+    res = minimize(f, x0, "lbfgs", jac=g, m=20, gtol=1e-10)
+    H = res.hess_inv
+    dense = to_np(H.todense())
+    v = np.arange(1.0, 6.0)
+    v_in = v if backend == "numpy" else torch.tensor(v)
+    np.testing.assert_allclose(to_np(H @ v_in), dense @ v, rtol=1e-10)
+    np.testing.assert_allclose(dense, dense.T, atol=1e-10)
+    # the newest pair's secant equation holds, and H is positive definite
+    assert np.linalg.eigvalsh(0.5 * (dense + dense.T)).min() > 0
+    A_inv = np.linalg.inv(A)
+    assert np.linalg.norm(dense - A_inv) < 0.5 * np.linalg.norm(A_inv)
+
+
+# -- a line search that fails only at the precision of f ---------------------------------
+
+def test_precision_limited_line_search_is_reported_as_such():
+    """f* = 1000: gtol = 1e-14 is below what the rounding of f lets CG reach."""
+    A, f, g = _quadratic(offset=1e3)
+    res = minimize(f, np.zeros(5), "cg", jac=g, gtol=1e-14, max_iter=500)
+    x_star = np.linalg.solve(A, -g(np.zeros(5)))
+    assert res.status == 6 and res.success
+    assert "precision of f" in res.message
+    # the decrease left is below the rounding of f
+    assert res.fun - f(x_star) <= 1e3 * np.finfo(float).eps * abs(res.fun)
+    np.testing.assert_allclose(res.x, x_star, atol=1e-5)
+
+
+def test_a_real_line_search_failure_is_still_a_failure():
+    # a wrong gradient: -jac is not a descent direction of f near 0
+    res = minimize(lambda x: float(x @ x), np.ones(3), "bfgs", jac=lambda x: 2 * x + 1.0)
+    assert res.status == 2 and not res.success

@@ -69,7 +69,7 @@ def test_equals_repeated_bfgs_inverse_update(rng):
 
 
 def test_gamma_comes_from_the_newest_pair(rng):
-    """PITFALL 4: scaling with the oldest pair's gamma gives a different direction."""
+    """Common mistake: scaling with the oldest pair's gamma gives a different direction."""
     s_hist, y_hist = history(rng, 6, 3)
     g = rng.standard_normal(6)
     oldest_gamma = (s_hist[0] @ y_hist[0]) / (y_hist[0] @ y_hist[0])

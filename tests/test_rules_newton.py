@@ -57,7 +57,7 @@ def test_positive_definite_gives_descent(M, g):
 
 
 def test_pitfall_indefinite_newton_can_ascend():
-    """PITFALL 7: with an indefinite Hessian the Newton direction may go uphill."""
+    """Common mistake: with an indefinite Hessian the Newton direction may go uphill."""
     H = np.diag([1.0, -1.0])
     g = np.array([0.0, 1.0])
     assert g @ newton_direction(g, H) > 0

@@ -126,7 +126,7 @@ def test_bfgs_direct_and_inverse_are_inverses(rng):
 
 
 def test_dfp_is_the_dual_of_bfgs(rng):
-    """PITFALL 4: DFP's inverse update is BFGS's direct update with s <-> y, B <-> H."""
+    """Common mistake: DFP's inverse update is BFGS's direct update with s <-> y, B <-> H."""
     H, (s, y) = spd(rng, 5), curvature_pair(rng, 5)
     np.testing.assert_allclose(dfp_inverse_update(H, s, y), bfgs_update(H, y, s), rtol=1e-12)
     # ... and it is not the BFGS inverse update (the confusion the book warns of).
@@ -192,7 +192,7 @@ def test_sr1_secant_and_symmetry(L, s, y):
     ids=["negative", "zero", "zero_step"],
 )
 def test_bfgs_family_skips_without_curvature(rule, s, y, rng):
-    """PITFALL 4: y.s <= 0 (possible after backtracking) -> the input, unchanged."""
+    """Common mistake: y.s <= 0 (possible after backtracking) -> the input, unchanged."""
     M = spd(rng, 3)
     s, y = np.array(s), np.array(y)
     assert y @ s <= 0
@@ -234,7 +234,7 @@ def test_sr1_exact_secant_is_unchanged_not_nan(rng):
 @pytest.mark.parametrize("definite", [True, False])
 def test_sr1_recovers_a_quadratic_hessian_in_n_steps(definite, rng):
     """N&W Theorem 6.1: with linearly independent steps, B_n = A exactly, even
-    for an indefinite A (so SR1 can be indefinite: PITFALL 5)."""
+    for an indefinite A (so SR1 can be indefinite)."""
     n = 5
     M = rng.standard_normal((n, n))
     A = spd(rng, n) if definite else M + M.T

@@ -109,7 +109,7 @@ def test_quadratic_matches_exact_flow_to_next_term(order, rng):
 
 
 def test_pitfall_wrong_sign_is_worse_than_gradient_descent():
-    """PITFALL 1: on f = x^4/4 from x0 = 1 with lr = 0.05, the widely copied
+    """Common mistake: on f = x^4/4 from x0 = 1 with lr = 0.05, the widely copied
     x - lr g - lr^2/2 H g is worse than plain GD; the correct sign is better."""
     x0, lr = np.array([1.0]), 0.05
     g, H = x0**3, 3 * x0**2

@@ -236,3 +236,27 @@ def test_alg_4_1_matches_scipy_on_rosenbrock(method, scipy_method, x0):
     np.testing.assert_allclose(x, np.ones(len(x0)), atol=1e-8)
     np.testing.assert_allclose(x, ref.x, atol=1e-8)
     assert nit == ref.nit
+
+
+# --- the methods of minimize use this package -------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["trust-ncg", "trust-dogleg", "sr1"])
+def test_minimize_trust_region_methods_call_solve_subproblem(method, monkeypatch):
+    import taylornet
+    import taylornet.trust_region as tr
+
+    calls = []
+    original = tr.solve_subproblem
+
+    def spy(kind, *args, **kwargs):
+        calls.append(kind)
+        return original(kind, *args, **kwargs)
+
+    monkeypatch.setattr(tr, "solve_subproblem", spy)
+    x0 = np.array([-1.2, 1.0])
+    res = taylornet.minimize(rosen, x0, method, jac=rosen_der, hess=rosen_hess,
+                             hessp=rosen_hess_prod, gtol=1e-8, max_iter=500)
+    assert res.success, res.message
+    assert len(calls) == res.nit
+    assert set(calls) <= ({"dogleg", "cauchy"} if method == "trust-dogleg" else {"steihaug"})

@@ -1,21 +1,41 @@
-r"""Armijo backtracking, N&W Algorithm 3.1.
+r"""Armijo backtracking, N&W Algorithm 3.1, reporting rather than raising.
 
 Try :math:`\alpha = \alpha_0, \rho\alpha_0, \rho^2\alpha_0, \dots` and take the
 first that gives sufficient decrease (N&W 3.4),
 
 .. math:: f(x + \alpha p) \le f(x) + c_1 \alpha\, \nabla f(x)^\top p .
 
-Function values only, so the result carries ``g=None``. Unlike
-:func:`taylornet.rules.armijo_backtracking` (the graded rule, which raises
-:class:`taylornet.LineSearchError`), this search reports failure in its result.
+The iteration is the graded rule :func:`taylornet.rules.armijo_backtracking`
+(which raises :class:`taylornet.LineSearchError`); this search counts its
+evaluations, returns the point and value found, and reports failure in its
+result. Function values only, so the result carries ``g=None``.
 """
 
 from __future__ import annotations
 
 import math
 
-from ._checks import check_finite_value, directional_derivative
+from ..errors import LineSearchError
+from ..rules.line_search import armijo_backtracking
+from ._checks import check_finite_value
 from .result import LineSearchResult
+
+
+class _Trials:
+    """``fun`` with a record of its last trial point and value, and of non-finite values."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.nfev = 0
+        self.saw_nonfinite = False
+        self.x = self.f = None
+
+    def __call__(self, x):
+        f = float(self.fun(x))
+        self.nfev += 1
+        self.saw_nonfinite |= not math.isfinite(f)
+        self.x, self.f = x, f
+        return f
 
 
 def backtracking(fun, x, f0, g0, p, alpha0=1.0, c1=1e-4, rho=0.5, max_iter=50):
@@ -47,26 +67,17 @@ def backtracking(fun, x, f0, g0, p, alpha0=1.0, c1=1e-4, rho=0.5, max_iter=50):
     if not alpha0 > 0.0:
         raise ValueError(f"need alpha0 > 0, got {alpha0!r}")
     f0 = check_finite_value(f0)
-    _, slope = directional_derivative(x, g0, p)
-
-    alpha = float(alpha0)
-    nfev = 0
-    saw_nonfinite = False
-    for _ in range(max_iter + 1):
-        x_new = x + alpha * p
-        f_new = float(fun(x_new))
-        nfev += 1
-        if not math.isfinite(f_new):
-            saw_nonfinite = True
-        elif f_new <= f0 + c1 * alpha * slope:
-            return LineSearchResult(
-                alpha, x_new, f_new, None, nfev, 0, True, "sufficient decrease (Armijo) holds"
-            )
-        alpha *= rho
-    message = (
-        f"no step satisfies sufficient decrease after {max_iter} reductions "
-        f"(last alpha tried {alpha / rho:.3g})"
-    )
-    if saw_nonfinite:
-        message += "; some trial values were NaN or infinite"
-    return LineSearchResult(0.0, x, f0, None, nfev, 0, False, message)
+    trials = _Trials(fun)
+    try:
+        alpha = armijo_backtracking(trials, x, f0, g0, p, alpha0=alpha0, c1=c1, rho=rho,
+                                    max_iter=max_iter)
+    except LineSearchError:
+        message = (
+            f"no step satisfies sufficient decrease after {max_iter} reductions "
+            f"(last alpha tried {alpha0 * rho**max_iter:.3g})"
+        )
+        if trials.saw_nonfinite:
+            message += "; some trial values were NaN or infinite"
+        return LineSearchResult(0.0, x, f0, None, trials.nfev, 0, False, message)
+    return LineSearchResult(alpha, trials.x, trials.f, None, trials.nfev, 0, True,
+                            "sufficient decrease (Armijo) holds")

@@ -44,6 +44,7 @@ import math
 from typing import Any, NamedTuple
 
 from .._array import dot, to_host
+from ..core.line_search_conditions import curvature_condition, sufficient_decrease
 from ._checks import check_finite_value, directional_derivative
 from ._interpolate import cubic_minimizer, quadratic_minimizer
 from .result import LineSearchResult
@@ -85,6 +86,7 @@ def strong_wolfe(
     max_growth=_EXTRAP_UPPER,
     *,
     slope0=None,
+    min_bracket=0.0,
 ):
     r"""Find a step satisfying the strong Wolfe conditions (N&W 3.7, Algs. 3.5-3.6).
 
@@ -115,6 +117,11 @@ def strong_wolfe(
     slope0 : float, optional
         :math:`g_0^\top p` when the caller has already read it (it is not
         computed again: one host read fewer on a GPU).
+    min_bracket : float
+        Stop zooming once the bracket is shorter than this (in units of
+        :math:`\alpha`), returning its best end, as ``torch.optim.LBFGS`` does
+        when the bracket times :math:`\|p\|_\infty` falls below its
+        ``tolerance_change``. ``0`` (default): only the rounding-level stop.
 
     Returns
     -------
@@ -132,20 +139,25 @@ def strong_wolfe(
         raise ValueError(f"need alpha_max > 0, got {alpha_max!r}")
     if max_iter < 1:
         raise ValueError(f"need max_iter >= 1, got {max_iter!r}")
+    if not min_bracket >= 0.0:
+        raise ValueError(f"need min_bracket >= 0, got {min_bracket!r}")
     if not max_growth > _EXTRAP_LOWER:
         raise ValueError(f"need max_growth > {_EXTRAP_LOWER}, got {max_growth!r}")
     f0 = check_finite_value(f0)
     xp, d0 = directional_derivative(x, g0, p, slope0)
     start = _Trial(0.0, f0, d0, x, g0)
-    search = _StrongWolfe(fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth)
+    search = _StrongWolfe(fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth,
+                          min_bracket)
     return search.run(min(float(alpha0), float(alpha_max)))
 
 
 class _StrongWolfe:
     """State of one search: the constants and the evaluation count."""
 
-    def __init__(self, fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth):
+    def __init__(self, fun_and_grad, xp, start, p, c1, c2, alpha_max, max_iter, max_growth,
+                 min_bracket=0.0):
         self.fun_and_grad = fun_and_grad
+        self.min_bracket = float(min_bracket)
         self.xp, self.start, self.p = xp, start, p
         self.c1, self.c2 = c1, c2
         self.alpha_max = float(alpha_max)
@@ -156,10 +168,10 @@ class _StrongWolfe:
 
     # -- the two conditions --------------------------------------------------
     def sufficient_decrease(self, t):
-        return t.finite and t.f <= self.start.f + self.c1 * t.alpha * self.start.d
+        return t.finite and sufficient_decrease(t.f, self.start.f, t.alpha, self.start.d, self.c1)
 
     def curvature(self, t):
-        return abs(t.d) <= -self.c2 * self.start.d
+        return curvature_condition(t.d, self.start.d, self.c2)
 
     # -- evaluations and results ---------------------------------------------
     def evaluate(self, alpha):
@@ -242,6 +254,8 @@ class _StrongWolfe:
             width = b - a
             if width <= _XTOL * b:
                 return self.failure(lo, "the bracket shrank to rounding level")
+            if width < self.min_bracket:
+                return self.failure(lo, f"the bracket is shorter than {self.min_bracket:.3g}")
             cur = self.evaluate(self.zoom_trial(lo, hi, a, b, widths))
             if not self.sufficient_decrease(cur) or cur.f >= lo.f:
                 hi = cur

@@ -2,7 +2,8 @@ r"""Limited-memory BFGS: the search direction from the last ``m`` curvature pair
 
 from __future__ import annotations
 
-from .._array import axpy_, check_same_shape, dot, namespace
+from .._array import check_same_shape
+from ..core.lbfgs import two_loop
 
 
 def lbfgs_direction(g, s_hist, y_hist):
@@ -23,7 +24,8 @@ def lbfgs_direction(g, s_hist, y_hist):
     The result equals :math:`-H_k g` where :math:`H_k` is :math:`\gamma I`
     updated by :func:`~taylornet.rules.bfgs_inverse_update` with each pair in
     turn. The caller stores only pairs with :math:`y^\top s > 0` (the dense
-    rule's skip). An empty history gives :math:`p = -g`.
+    rule's skip; :class:`taylornet.core.LBFGSHistory` keeps those that pass
+    :func:`taylornet.core.pair_accepted`). An empty history gives :math:`p = -g`.
     """
     s_hist, y_hist = list(s_hist), list(y_hist)
     if len(s_hist) != len(y_hist):
@@ -35,22 +37,4 @@ def lbfgs_direction(g, s_hist, y_hist):
         check_same_shape(g=g, **{f"s_hist[{i}]": s, f"y_hist[{i}]": y})
     if not s_hist:
         return -g
-    xp = namespace(g, *s_hist, *y_hist)
-    rho = [1 / dot(xp, y, s) for s, y in zip(s_hist, y_hist, strict=True)]
-
-    # q and r are this function's own work vectors, updated in place (axpy_):
-    # no temporaries and, for tensors, no host reads of alpha_i and beta.
-    q = xp.asarray(g, copy=True)
-    alpha = [None] * len(s_hist)
-    for i in reversed(range(len(s_hist))):  # newest to oldest
-        alpha[i] = rho[i] * dot(xp, s_hist[i], q)
-        q = axpy_(q, -alpha[i], y_hist[i])  # q <- q - alpha_i y_i
-
-    s_new, y_new = s_hist[-1], y_hist[-1]
-    gamma = dot(xp, s_new, y_new) / dot(xp, y_new, y_new)
-    r = gamma * q
-
-    for i in range(len(s_hist)):  # oldest to newest
-        beta = rho[i] * dot(xp, y_hist[i], r)
-        r = axpy_(r, alpha[i] - beta, s_hist[i])  # r <- r + s_i (alpha_i - beta)
-    return -r
+    return -two_loop(g, s_hist, y_hist)  # taylornet.core.two_loop: H_k g by Alg. 7.4

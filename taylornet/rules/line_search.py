@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from .._array import check_same_shape, dot, namespace
+from ..core.line_search_conditions import curvature_condition, sufficient_decrease
 from ..errors import LineSearchError
 
 
@@ -56,7 +57,7 @@ def armijo_backtracking(f, x, fx, g, p, alpha0=1.0, c1=1e-4, rho=0.5, max_iter=5
     for k in range(max_iter + 1):
         alpha = alpha0 * rho**k
         f_trial = float(f(x + alpha * p))
-        if f_trial <= fx + c1 * alpha * slope:  # False for NaN: keep reducing
+        if sufficient_decrease(f_trial, fx, alpha, slope, c1):  # False for NaN: keep reducing
             return float(alpha)
     raise LineSearchError(
         f"armijo_backtracking: no step alpha0*rho**k, k <= {max_iter}, satisfies "
@@ -83,6 +84,5 @@ def wolfe_conditions(f, grad, x, p, alpha, c1=1e-4, c2=0.9):
     x_new = x + alpha * p
     slope0 = dot(xp, grad(x), p)
     slope = dot(xp, grad(x_new), p)
-    sufficient_decrease = bool(f(x_new) <= f(x) + c1 * alpha * slope0)
-    curvature = bool(xp.abs(slope) <= c2 * xp.abs(slope0))
-    return sufficient_decrease, curvature
+    return (sufficient_decrease(f(x_new), f(x), alpha, slope0, c1),  # (3.7a)
+            curvature_condition(slope, slope0, c2))  # (3.7b)

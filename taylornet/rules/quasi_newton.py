@@ -87,18 +87,12 @@ def dfp_inverse_update(H, s, y):
     .. math::
         H_{k+1} = H_k - \frac{H_k y y^\top H_k}{y^\top H_k y} + \frac{s s^\top}{y^\top s}.
 
-    This is :func:`bfgs_update` with :math:`s \leftrightarrow y` and
-    :math:`B \leftrightarrow H`. Returns ``H`` unchanged when :math:`y^\top s \le 0`.
+    This is :func:`bfgs_update` (6.19) with :math:`s \leftrightarrow y` and
+    :math:`B \leftrightarrow H`, and is computed as exactly that. Returns ``H``
+    unchanged when :math:`y^\top s \le 0`.
     """
     _check_update("dfp_inverse_update", H, "H", s, y)
-    xp = namespace(H, s, y)
-    ys = dot(xp, y, s)
-    if ys <= 0:
-        return H
-    outer = xp.linalg.outer
-    Hy = H @ y
-    yH = y @ H
-    return H - outer(Hy, yH) / dot(xp, y, Hy) + outer(s, s) / ys
+    return bfgs_update(H, y, s)  # (6.19) with s <-> y, B <-> H
 
 
 def sr1_update(B, s, y, r=1e-8):

@@ -12,24 +12,12 @@ dtype and device.
 
 from __future__ import annotations
 
-import math
-from typing import Any, NamedTuple
+from .._array import dot, namespace, norm, reject_half_precision
+from ..core._checks import check_gradient, check_radius
+from ..core.hessian_modification import is_positive_definite
+from ..core.steihaug import SteihaugResult, boundary_roots, steihaug
 
-from .._array import dot, namespace, norm, reject_half_precision, to_host
-
-
-def _check_radius(func, radius):
-    r = float(radius)
-    if not (math.isfinite(r) and r > 0):
-        raise ValueError(f"{func}: radius must be a finite number > 0 (got {radius!r})")
-    return r
-
-
-def _check_gradient(xp, func, g):
-    if g.ndim != 1:
-        raise ValueError(f"{func}: g must be a 1-D vector (got shape {tuple(g.shape)})")
-    if not bool(xp.all(xp.isfinite(g))):
-        raise ValueError(f"{func}: g contains non-finite values")
+__all__ = ["SteihaugResult", "cauchy_point", "dogleg_step", "steihaug_cg"]
 
 
 def _check_matrix(xp, func, B, n):
@@ -38,21 +26,6 @@ def _check_matrix(xp, func, B, n):
     if not bool(xp.all(xp.isfinite(B))):
         raise ValueError(f"{func}: B contains non-finite values")
 
-
-def _boundary_roots(xp, z, d, radius):
-    r"""Roots :math:`\tau_- < 0 < \tau_+` of :math:`\|z + \tau d\| = \Delta`.
-
-    Needs :math:`\|z\| < \Delta`. The quadratic :math:`a\tau^2 + b\tau + c` with
-    :math:`a = d^\top d`, :math:`b = 2 z^\top d`, :math:`c = z^\top z - \Delta^2 < 0`,
-    solved without cancellation: :math:`q = -\tfrac12 (b + \operatorname{sign}(b)\sqrt{b^2 - 4ac})`,
-    roots :math:`q/a` and :math:`c/q`.
-    """
-    a = float(dot(xp, d, d))
-    b = 2 * float(dot(xp, z, d))
-    c = float(dot(xp, z, z)) - radius**2
-    q = -0.5 * (b + math.copysign(math.sqrt(b * b - 4 * a * c), b))
-    tau_minus, tau_plus = sorted((q / a, c / q))
-    return tau_minus, tau_plus
 
 
 def cauchy_point(g, B, radius):
@@ -68,8 +41,8 @@ def cauchy_point(g, B, radius):
     """
     func = "cauchy_point"
     xp = namespace(g, B)
-    radius = _check_radius(func, radius)
-    _check_gradient(xp, func, g)
+    radius = check_radius(func, radius)
+    check_gradient(xp, func, g)
     _check_matrix(xp, func, B, g.shape[0])
     g_norm = float(norm(xp, g))
     if g_norm == 0:
@@ -98,14 +71,12 @@ def dogleg_step(g, B, radius):
     """
     func = "dogleg_step"
     xp = namespace(g, B)
-    radius = _check_radius(func, radius)
-    _check_gradient(xp, func, g)
+    radius = check_radius(func, radius)
+    check_gradient(xp, func, g)
     _check_matrix(xp, func, B, g.shape[0])
     reject_half_precision(func, g=g, B=B)
-    try:
-        xp.linalg.cholesky(B)
-    except xp.linalg.LinAlgError as err:  # numpy's and torch's; OOM and device errors pass
-        raise ValueError(f"{func}: B must be positive definite") from err
+    if not is_positive_definite(B):
+        raise ValueError(f"{func}: B must be positive definite")
 
     p_B = -xp.linalg.solve(B, g)
     if float(norm(xp, p_B)) <= radius:
@@ -114,28 +85,8 @@ def dogleg_step(g, B, radius):
     p_U = -(g_norm**2 / float(dot(xp, g, B @ g))) * g
     if float(norm(xp, p_U)) >= radius:
         return -(radius / g_norm) * g
-    _, s = _boundary_roots(xp, p_U, p_B - p_U, radius)  # s = tau - 1 in [0, 1]
+    _, s = boundary_roots(xp, p_U, p_B - p_U, radius)  # s = tau - 1 in [0, 1]
     return p_U + s * (p_B - p_U)
-
-
-class SteihaugResult(NamedTuple):
-    """What :func:`_steihaug_cg` found, for the trust-region driver.
-
-    ``status``: ``"converged"`` (``||r|| <= tol*||g||``), ``"boundary"`` (the
-    next iterate left the ball), ``"negative_curvature"`` (``d.Bd <= 0``) or
-    ``"max_iter"``. ``n_hvp`` counts calls of ``hvp``. ``model_value`` is
-    :math:`m(p)`, tracked through the iteration at no extra product, so the
-    predicted reduction is ``-model_value``.
-    """
-
-    p: Any
-    status: str
-    n_hvp: int
-    model_value: float
-
-    @property
-    def hits_boundary(self):
-        return self.status in ("boundary", "negative_curvature")
 
 
 def steihaug_cg(g, hvp, radius, tol=1e-10, max_iter=None):
@@ -156,63 +107,11 @@ def steihaug_cg(g, hvp, radius, tol=1e-10, max_iter=None):
     :math:`\epsilon_k = \min(0.5, \sqrt{\|g\|})\,\|g\|` is ``tol = min(0.5, sqrt(||g||))``.
     ``hvp`` is a callable ``v -> B v``; :math:`B` may be indefinite. The model
     decreases along the iterates (N&W Theorem 7.3), and the first one is the
-    Cauchy point, so :math:`m(p) \le m(p^C)`.
+    Cauchy point, so :math:`m(p) \le m(p^C)`. The iteration is
+    :func:`taylornet.core.steihaug`, which also reports why it stopped.
     """
-    return _steihaug_cg(g, hvp, radius, tol=tol, max_iter=max_iter).p
+    return steihaug(g, hvp, radius, tol=tol, max_iter=max_iter).p
 
 
-def _steihaug_cg(g, hvp, radius, tol=1e-10, max_iter=None):
-    """:func:`steihaug_cg` with its bookkeeping: returns a :class:`SteihaugResult`."""
-    func = "steihaug_cg"
-    xp = namespace(g)
-    radius = _check_radius(func, radius)
-    _check_gradient(xp, func, g)
-    if not tol >= 0:
-        raise ValueError(f"{func}: tol must be >= 0 (got {tol!r})")
-    max_iter = g.shape[0] if max_iter is None else max_iter
-    if not max_iter >= 0:
-        raise ValueError(f"{func}: max_iter must be >= 0 (got {max_iter!r})")
-
-    z = xp.zeros_like(g)
-    r = g
-    d = -r
-    rr = float(dot(xp, r, r))
-    eps = tol * math.sqrt(rr)
-    m = 0.0  # the model value m(z), tracked without extra products
-    if rr == 0:
-        return SteihaugResult(z, "converged", 0, m)
-
-    rr_dev = dot(xp, r, r)
-    # One host read per iteration: d.Bd, r.d, ||z_next||^2 and the next r.r come back
-    # together; the CG step is computed before d.Bd is known and used only if d.Bd > 0.
-    for j in range(max_iter):
-        Bd = hvp(d)
-        dBd_dev = dot(xp, d, Bd)
-        alpha_dev = rr_dev / dBd_dev
-        z_next = z + alpha_dev * d
-        r_next = r + alpha_dev * Bd
-        rr_next_dev = dot(xp, r_next, r_next)
-        dBd, rd, zz_next, rr_new = to_host(xp, dBd_dev, dot(xp, r, d),
-                                           dot(xp, z_next, z_next), rr_next_dev)
-        if not math.isfinite(dBd):
-            raise ValueError(f"{func}: hvp returned non-finite values at iteration {j}")
-
-        # m(z + t d) = m(z) + t r.d + t^2/2 d.Bd, since r = Bz + g is the model's gradient at z
-        if dBd <= 0:
-            tau_minus, tau_plus = _boundary_roots(xp, z, d, radius)
-            m_minus = m + tau_minus * rd + 0.5 * tau_minus**2 * dBd
-            m_plus = m + tau_plus * rd + 0.5 * tau_plus**2 * dBd
-            tau, m = (tau_plus, m_plus) if m_plus <= m_minus else (tau_minus, m_minus)
-            return SteihaugResult(z + tau * d, "negative_curvature", j + 1, m)
-        alpha = rr / dBd
-        if math.sqrt(zz_next) >= radius:
-            _, tau = _boundary_roots(xp, z, d, radius)
-            m = m + tau * rd + 0.5 * tau**2 * dBd
-            return SteihaugResult(z + tau * d, "boundary", j + 1, m)
-        m = m + alpha * rd + 0.5 * alpha**2 * dBd
-        z, r = z_next, r_next
-        if math.sqrt(rr_new) <= eps:
-            return SteihaugResult(z, "converged", j + 1, m)
-        d = -r + (rr_next_dev / rr_dev) * d
-        rr, rr_dev = rr_new, rr_next_dev
-    return SteihaugResult(z, "max_iter", max_iter, m)
+# The bookkeeping version lives in the core; the old private name stays for callers.
+_steihaug_cg = steihaug

@@ -21,12 +21,16 @@ import numpy as np
 from .. import linesearch
 from .. import trust_region as tr
 from .._array import dot, reject_half_precision, to_host
-from .methods import LEAST_SQUARES, METHODS
+from .methods import METHODS
 from .methods.base import LineSearchMethod
-from .objective import Objective, inf_norm
+from .objective import inf_norm
 from .result import OptimizeResult, Status
 
 DEFAULT_MAX_ITER = 1000
+# A line search fails "at the precision of f" when the decrease it could find is
+# below this many units in the last place of f (an evaluation of f is itself
+# rounded by a few units, so smaller decreases cannot be told apart from noise).
+PRECISION_ULPS = 100
 
 
 def minimize(fun, x0, method, jac=None, hess=None, hessp=None, gtol=1e-6, max_iter=None,
@@ -51,12 +55,19 @@ def minimize(fun, x0, method, jac=None, hess=None, hessp=None, gtol=1e-6, max_it
         ``StopIteration``) stops the run.
     progress : show a tqdm progress bar.
     **options : method options, e.g. ``lr`` (first-order and Taylor), ``m``
-        (L-BFGS memory), ``beta`` (CG variant), ``initial_radius``.
+        (L-BFGS memory), ``beta`` (CG variant), ``initial_radius``,
+        ``hess_inv0`` (BFGS and DFP: the starting inverse Hessian, as scipy's).
 
     Returns
     -------
-    OptimizeResult with ``x, fun, grad, nit, nfev, ngev, nhev, success,
-    status, message, history``.
+    OptimizeResult with ``x, fun, grad, nit, nfev, ngev`` (also as scipy's
+    ``njev``), ``nhev, success, status, message, history``; ``hess_inv`` for
+    ``bfgs``, ``dfp`` (the dense matrix) and ``lbfgs`` (an operator with
+    ``@``/``matvec`` and ``todense()``, as scipy's L-BFGS-B).
+
+    Evaluations of ``fun``, ``jac``, ``hess`` at one point are cached (by the
+    value of ``x``) and counted once; a ``hess`` without ``hessp`` is
+    evaluated once per iterate however many products a method takes.
     """
     name = str(method).lower()
     if name not in METHODS:
@@ -69,8 +80,7 @@ def minimize(fun, x0, method, jac=None, hess=None, hessp=None, gtol=1e-6, max_it
     _check_x0(x0)
 
     cls = METHODS[name]
-    obj = Objective(fun, x0, jac=jac, hess=hess, hessp=hessp,
-                    least_squares=name in LEAST_SQUARES, needs=cls.needs)
+    obj = cls.objective(fun, x0, jac=jac, hess=hess, hessp=hessp, needs=cls.needs)
     x = obj.x0
     f, g = obj.value_and_grad(x)
     _check_start(x, f, g)
@@ -133,9 +143,11 @@ class _Run:
             if not (_finite(f_new) and self._all_finite(g_new)):
                 return Status.NON_FINITE
         else:
+            self.predicted_decrease = math.inf
             found = self._search(p, restart_allowed=True)
             if found is None:
-                return Status.LINE_SEARCH_FAILED
+                return (Status.PRECISION_LIMIT if self._below_precision_of_f()
+                        else Status.LINE_SEARCH_FAILED)
             alpha, x_new, f_new, g_new = found
         s, y = x_new - x, g_new - g
         impl.update(s, y, g_new)
@@ -152,6 +164,10 @@ class _Run:
             p, slope = -g, None
             restart_allowed = False
         alpha0 = impl.initial_step(len(self.history["f"]), g, p)
+        if slope is None:
+            slope = float(dot(self.xp, g, p))
+        # first-order decrease the search could hope for (the smallest over the tries)
+        self.predicted_decrease = min(self.predicted_decrease, -alpha0 * slope)
         if impl.search == "armijo":
             res = linesearch.backtracking(self.obj.value, x, f, g, p, alpha0=alpha0)
             if res.success:
@@ -159,7 +175,7 @@ class _Run:
                 if self._all_finite(g_new):
                     return res.alpha, res.x, res.f, g_new
         else:
-            res = linesearch.strong_wolfe(self.obj.value_and_grad, x, f, g, p,
+            res = linesearch.strong_wolfe(self._value_and_grad_on_device, x, f, g, p,
                                           alpha0=alpha0, c2=impl.c2, slope0=slope)
             if res.success:
                 return res.alpha, res.x, res.f, res.g
@@ -167,6 +183,22 @@ class _Run:
             impl.reset()
             return self._search(-g, restart_allowed=False)
         return None
+
+    def _value_and_grad_on_device(self, x):
+        """``(f, g)`` with ``f`` left on the device: the search reads it with its slope."""
+        return self.obj.value_and_grad(x, host_value=False)
+
+    def _below_precision_of_f(self):
+        r"""Whether a failed line search only met the rounding of ``f``.
+
+        The first-order decrease of the first trial step,
+        :math:`|\alpha_0 \nabla f^\top p|` (for Newton and quasi-Newton
+        directions about twice :math:`f - f^*`), is below ``PRECISION_ULPS``
+        units in the last place of ``f``: the sufficient-decrease test then
+        compares values that differ only by rounding, and no step can pass it.
+        """
+        eps = float(self.xp.finfo(self.x.dtype).eps)
+        return self.predicted_decrease <= PRECISION_ULPS * eps * abs(self.f)
 
     def _model_iteration(self):
         impl, x, f, g = self.impl, self.x, self.f, self.g
@@ -225,9 +257,10 @@ class _Run:
         to_user = self.obj.to_user
         return OptimizeResult(
             x=to_user(self.x), fun=self.f, grad=to_user(self.g), nit=nit,
-            nfev=self.obj.nfev, ngev=self.obj.ngev, nhev=self.obj.nhev,
-            success=status == Status.CONVERGED, status=int(status), message=status.message,
+            nfev=self.obj.nfev, ngev=self.obj.ngev, njev=self.obj.ngev, nhev=self.obj.nhev,
+            success=status.success, status=int(status), message=status.message,
             history=self.history, method=type(self.impl).__name__,
+            **self.impl.result_fields(),
         )
 
 

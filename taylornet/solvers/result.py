@@ -10,7 +10,7 @@ import enum
 
 
 class Status(enum.IntEnum):
-    """Why a run stopped. ``success`` is ``status == CONVERGED``."""
+    """Why a run stopped. ``success`` is ``CONVERGED`` or ``PRECISION_LIMIT``."""
 
     CONVERGED = 0
     MAX_ITER = 1
@@ -18,10 +18,16 @@ class Status(enum.IntEnum):
     NON_FINITE = 3
     CALLBACK = 4
     RADIUS_COLLAPSED = 5
+    PRECISION_LIMIT = 6
 
     @property
     def message(self) -> str:
         return _MESSAGES[self]
+
+    @property
+    def success(self) -> bool:
+        """Converged, or as close as the precision of ``f`` lets a line search get."""
+        return self in (Status.CONVERGED, Status.PRECISION_LIMIT)
 
 
 _MESSAGES = {
@@ -40,6 +46,11 @@ _MESSAGES = {
         "Trust-region radius (or Levenberg-Marquardt damping) reached its limit without "
         "progress; the model no longer predicts the function."
     ),
+    Status.PRECISION_LIMIT: (
+        "No further decrease possible at the precision of f: the decrease left along the "
+        "search direction is below the rounding of f (scipy: 'Desired error not necessarily "
+        "achieved due to precision loss')."
+    ),
 }
 
 
@@ -52,7 +63,12 @@ class OptimizeResult(dict):
     fun, grad : ``f(x)`` and ``grad f(x)``
     nit : iterations taken
     nfev, ngev, nhev : function, gradient and Hessian (or Hessian-vector) evaluations
+        that really happened (cached repeats are free); ``njev`` is ``ngev``
+        under scipy's name
     success, status, message : how the run ended (:class:`Status`)
+    hess_inv : (``bfgs``, ``dfp``) the final inverse-Hessian approximation, a
+        dense matrix; (``lbfgs``) an operator with ``@``, ``matvec`` and
+        ``todense()``, like scipy's ``LbfgsInvHessProduct``
     history : dict of per-iteration lists ``f``, ``grad_norm`` (inf-norm),
         ``step_norm``, ``alpha``, ``nfev``, ``ngev``, ``nhev`` (cumulative);
         entry 0 describes ``x0``.
@@ -68,7 +84,7 @@ class OptimizeResult(dict):
     __delattr__ = dict.__delitem__
 
     def __repr__(self) -> str:
-        keys = ["message", "success", "status", "fun", "nit", "nfev", "ngev", "nhev"]
+        keys = ["message", "success", "status", "fun", "nit", "nfev", "ngev", "njev", "nhev"]
         lines = [f"{k:>8}: {self[k]!r}" for k in keys if k in self]
         lines.append(f"{'x':>8}: {self.get('x')!r}")
         return "\n".join(lines)

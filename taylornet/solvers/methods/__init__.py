@@ -1,5 +1,6 @@
 """The methods of :func:`taylornet.minimize`, by name."""
 
+from ..objective import LeastSquaresObjective
 from .first_order import Adam, GradientDescent, Momentum, Nesterov, RMSProp
 from .lbfgs import LBFGS
 from .least_squares import GaussNewton, LevenbergMarquardt
@@ -30,6 +31,7 @@ METHODS = {
     "levenberg-marquardt": LevenbergMarquardt,
 }
 
-LEAST_SQUARES = {"gauss-newton", "levenberg-marquardt"}
+#: the methods whose ``fun`` returns residuals (their objective is a LeastSquaresObjective)
+LEAST_SQUARES = {name for name, cls in METHODS.items() if cls.objective is LeastSquaresObjective}
 
 __all__ = ["LEAST_SQUARES", "METHODS"]

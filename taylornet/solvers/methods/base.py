@@ -16,6 +16,8 @@ descent" split):
 
 from __future__ import annotations
 
+from ..objective import Objective
+
 
 class LineSearchMethod:
     """Base class: direction + line search."""
@@ -23,6 +25,7 @@ class LineSearchMethod:
     search = "wolfe"  # "fixed" | "armijo" | "wolfe"
     c2 = 0.9  # strong-Wolfe curvature constant (N&W 3.7b)
     needs: tuple[str, ...] = ()  # subset of ("hess", "hessp", "third")
+    objective = Objective  # what ``fun`` returns: a scalar, or residuals (LeastSquaresObjective)
 
     def __init__(self, obj, x0, **options):
         _reject_unknown(type(self), options)
@@ -42,11 +45,16 @@ class LineSearchMethod:
     def reset(self) -> None:
         """Forget curvature information (restart from steepest descent)."""
 
+    def result_fields(self) -> dict:
+        """Extra entries of the :class:`OptimizeResult` (e.g. ``hess_inv``)."""
+        return {}
+
 
 class ModelMethod:
     """Base class: model minimiser inside a region with an adaptive parameter."""
 
     needs: tuple[str, ...] = ()
+    objective = Objective
     update_on_reject = False  # SR1 updates B also from rejected steps (N&W Alg. 6.2)
 
     def __init__(self, obj, x0, **options):
@@ -69,6 +77,10 @@ class ModelMethod:
 
     def update(self, s, y, g_new) -> None:
         """Absorb a step's curvature pair (accepted, or any with ``update_on_reject``)."""
+
+    def result_fields(self) -> dict:
+        """Extra entries of the :class:`OptimizeResult`."""
+        return {}
 
 
 def _reject_unknown(cls, options):

@@ -1,6 +1,8 @@
 """Nonlinear least squares, ``f = ||r(x)||^2 / 2`` (N&W chapter 10).
 
-``fun`` returns the residual vector; ``jac`` (optional) its Jacobian.
+``fun`` returns the residual vector; ``jac`` (optional) its Jacobian. The
+objective is a :class:`~taylornet.solvers.objective.LeastSquaresObjective`,
+whose cache shares ``r`` and ``J`` between the gradient and the step.
 
 * ``gauss-newton``: ``J^T J p = -J^T r`` (eq. 10.23) with backtracking.
 * ``levenberg-marquardt``: ``(J^T J + lam I) p = -J^T r`` (eq. 10.34 in its
@@ -13,18 +15,22 @@ from __future__ import annotations
 
 from ... import rules
 from ..._array import dot, namespace
+from ..objective import LeastSquaresObjective
 from .base import LineSearchMethod, ModelMethod
 
 
 class GaussNewton(LineSearchMethod):
     search = "armijo"
+    objective = LeastSquaresObjective
 
     def direction(self, x, f, g):
-        r, J = self.obj.residual_and_jacobian_cached(x)
+        r, J = self.obj.residual_and_jacobian(x)
         return rules.gauss_newton_direction(J, r)
 
 
 class LevenbergMarquardt(ModelMethod):
+    objective = LeastSquaresObjective
+
     def __init__(self, obj, x0, lam0=None, **options):
         super().__init__(obj, x0, **options)
         self.xp = namespace(x0)
@@ -33,11 +39,11 @@ class LevenbergMarquardt(ModelMethod):
     def initial_parameter(self, g):
         if self.lam0 is not None:
             return float(self.lam0)
-        _, J = self.obj.residual_and_jacobian_cached(self.obj.x0)
+        _, J = self.obj.residual_and_jacobian(self.obj.x0)
         return 1e-3 * float(self.xp.max(self.xp.sum(J * J, axis=0)))
 
     def step(self, x, f, g, lam):
-        r, J = self.obj.residual_and_jacobian_cached(x)
+        r, J = self.obj.residual_and_jacobian(x)
         p = rules.levenberg_marquardt_direction(J, r, lam)
         Jp = J @ p
         predicted = -float(dot(self.xp, r, Jp) + 0.5 * dot(self.xp, Jp, Jp))

@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from ... import rules
-from ..._array import eye_like, namespace, norm, reject_half_precision
-from ...rules.conjugate_gradient import _conjugate_gradient
+from ...core import cholesky_with_added_identity, modified_cholesky_shift, newton_cg_direction
 from .base import LineSearchMethod
 
-
-def _is_positive_definite(xp, A) -> bool:
-    try:
-        L = xp.linalg.cholesky(A)
-    except xp.linalg.LinAlgError:  # not PD; out-of-memory and device errors propagate
-        return False
-    return bool(xp.all(xp.isfinite(L)))
-
-
-def modified_cholesky_shift(H, beta=1e-3, max_tries=64) -> float:
-    r"""Smallest ``tau`` in N&W Alg. 3.3's sequence with ``H + tau I`` positive definite.
-
-    ``tau_0 = 0`` if ``min(diag H) > 0`` else ``-min(diag H) + beta``, then
-    ``tau <- max(2 tau, beta)`` until the Cholesky factorisation succeeds.
-    """
-    reject_half_precision("modified_cholesky_shift", H=H)
-    xp = namespace(H)
-    eye = eye_like(xp, H)
-    min_diag = float(xp.min(xp.linalg.diagonal(H)))
-    tau = 0.0 if min_diag > 0 else -min_diag + beta
-    for _ in range(max_tries):
-        if _is_positive_definite(xp, H + tau * eye):
-            return tau
-        tau = max(2 * tau, beta)
-    raise ValueError("Hessian modification failed: H + tau*I is not positive definite "
-                     f"even for tau = {tau:.3g} (non-finite Hessian?)")
+__all__ = ["Newton", "NewtonCG", "modified_cholesky_shift"]
 
 
 class Newton(LineSearchMethod):
@@ -42,7 +14,8 @@ class Newton(LineSearchMethod):
 
     ``tau = 0`` (the pure Newton step, N&W eq. 3.30) whenever the Hessian is
     positive definite; an indefinite or singular Hessian is shifted just
-    enough to make ``p`` a descent direction. Backtracking from ``alpha = 1``.
+    enough to make ``p`` a descent direction
+    (:func:`taylornet.core.cholesky_with_added_identity`). Backtracking from ``alpha = 1``.
     """
 
     search = "armijo"
@@ -50,17 +23,18 @@ class Newton(LineSearchMethod):
 
     def direction(self, x, f, g):
         H = self.obj.hessian(x)
-        self.last_shift = modified_cholesky_shift(H)
+        self.last_shift = cholesky_with_added_identity(H).tau
         return rules.damped_newton_direction(g, H, self.last_shift)
 
 
 class NewtonCG(LineSearchMethod):
-    r"""Line-search Newton-CG (N&W Alg. 7.1): truncated CG on ``H p = -g``.
+    r"""Line-search Newton-CG (N&W Alg. 7.1): truncated CG on ``H p = -g``
+    (:func:`taylornet.core.newton_cg_direction`).
 
-    CG stops when ``||r|| <= eta ||g||`` with the forcing term
-    ``eta = min(0.5, sqrt(||g||))`` (N&W eq. 7.3, superlinear rate), or at
-    the first direction of non-positive curvature ``d^T H d <= 0``: then the
-    current iterate (or ``-g`` on the first CG step) is returned.
+    CG stops at the forcing term ``||r|| <= eta ||g||``, ``eta = min(0.5, sqrt(||g||))``
+    (N&W eq. 7.3, superlinear rate), or at the first direction of non-positive
+    curvature ``d^T H d <= 0``: then the current iterate (or ``-g`` on the first
+    CG step) is the direction.
     """
 
     search = "armijo"
@@ -72,12 +46,6 @@ class NewtonCG(LineSearchMethod):
         self.negative_curvature_stops = 0
 
     def direction(self, x, f, g):
-        g_norm = float(norm(namespace(g), g))
-        cg = _conjugate_gradient(lambda v: self.obj.hvp(x, v), -g,
-                                 tol=min(0.5, math.sqrt(g_norm)), max_iter=self.cg_max_iter,
-                                 stop_on_negative_curvature=True)
-        if cg.status == "negative_curvature":
-            self.negative_curvature_stops += 1
-            if cg.n_iter == 0:
-                return -g
-        return cg.x
+        step = newton_cg_direction(lambda v: self.obj.hvp(x, v), g, max_iter=self.cg_max_iter)
+        self.negative_curvature_stops += step.cg.status == "negative_curvature"
+        return step.p

@@ -4,13 +4,15 @@
 :func:`taylornet.rules.cg_beta` (``"pr+"`` by default, eq. 5.45). Strong Wolfe
 with ``c2 = 0.1``: Fletcher-Reeves needs ``c2 < 1/2`` to guarantee descent
 (N&W Lemma 5.6); a direction that is not a descent direction is replaced by
-``-g`` (restart).
+``-g`` (restart). First trials: :func:`taylornet.core.first_trial_step` after a
+restart, N&W (3.60) (:func:`taylornet.core.slope_ratio_step`) otherwise.
 """
 
 from __future__ import annotations
 
 from ... import rules
 from ..._array import dot, namespace, norm
+from ...core import first_trial_step, slope_ratio_step
 from ...rules.conjugate_gradient import CG_BETA_KINDS
 from .base import LineSearchMethod
 
@@ -41,11 +43,10 @@ class NonlinearCG(LineSearchMethod):
         return p
 
     def initial_step(self, k, g, p):
-        # N&W eq. (3.60): alpha_0 = alpha_{k-1} g_{k-1}^T p_{k-1} / g_k^T p_k.
         if self.last_slope_step is None:
-            return min(1.0, 1.0 / float(norm(self.xp, g)))
-        return min(1.0, self.last_slope_step / float(dot(self.xp, g, p)))
+            return first_trial_step(norm(self.xp, g))
+        return slope_ratio_step(self.last_slope_step, dot(self.xp, g, p))
 
     def update(self, s, y, g_new):
-        self.last_slope_step = float(dot(self.xp, self._g, s))
+        self.last_slope_step = float(dot(self.xp, self._g, s))  # alpha_k g_k^T p_k
         self.g_old, self.p_old = self._g, self._p
