@@ -11,13 +11,23 @@ so that a change of machine load hits all of them alike:
    backward including the graph build ("from scratch": what a single product
    costs), and :class:`~taylornet.curvature.GaussNewtonOperator` (both modes).
    Target: HVP / gradient <= 2.5.
-2. **L-BFGS.** ``taylornet.optim.LBFGS`` vs ``torch.optim.LBFGS`` on the same
-   MLP, data and initial weights, same options (``max_iter=20``,
-   ``history_size=100``, ``tolerance_grad=1e-7``, ``tolerance_change=1e-9``,
-   ``line_search_fn="strong_wolfe"``), ``--lbfgs-steps`` calls of
-   ``step``: closure evaluations and time per step. Targets: time ratio
-   <= 1.0, no more evaluations. Skipped (reported as not measured) when
+2. **L-BFGS.** ``taylornet.optim.LBFGS`` vs ``torch.optim.LBFGS`` on four
+   models: the MLP above (batch 512, float32), a small CNN (two 3x3
+   convolutions, tanh, 28x28 inputs, float32), multinomial logistic
+   regression (784 inputs, 10 classes, L2 1e-3, float32) and a float64 MLP
+   (64-128-128-1 tanh, mean squared error). Same data and initial weights,
+   same options (``max_iter=20``, ``history_size=100``,
+   ``tolerance_grad=1e-7``, ``tolerance_change=1e-9``,
+   ``line_search_fn="strong_wolfe"``), ``--lbfgs-steps`` calls of ``step``
+   with one closure object: closure evaluations and time. Targets: no more
+   evaluations, time ratio <= 1.0. Skipped (reported as not measured) when
    ``taylornet.optim`` cannot be imported.
+2b. **Newton-CG's Hessian products** on the MLP of 1.:
+   ``taylornet.optim.NewtonCG(curvature="hessian", cg_tol=0)`` steps with 5
+   and 10 CG iterations; the difference of the two step times over 5 is the
+   price of one CG iteration (one Hessian-vector product through the
+   gradient graph recorded once per step, plus CG's vector work), in
+   gradients. Target: <= 2.5.
 3. **Newton-CG step / gradient** on an MLP 784-3072-3072-10 (11.9M
    parameters; ``--small``: 784-256-256-10): one gradient against one
    Newton-CG step: (a) ``taylornet.optim.NewtonCG.step`` (when importable)
@@ -51,8 +61,8 @@ import time
 import torch
 from torch import nn
 
+from taylornet.core import cg as conjugate_gradient
 from taylornet.curvature import GaussNewtonOperator, HessianOperator
-from taylornet.rules.conjugate_gradient import _conjugate_gradient
 
 LBFGS_OPTIONS = dict(lr=1, max_iter=20, history_size=100, tolerance_grad=1e-7,
                      tolerance_change=1e-9, line_search_fn="strong_wolfe")
@@ -89,24 +99,33 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def timed(fn, device):
-    """Seconds for ``fn()``, the device drained before and after."""
+def timed_cpu(fn, device):
+    """``(wall seconds, this process's CPU seconds, fn())``.
+
+    On a shared machine the wall time of a CPU run also counts the time other
+    jobs held the cores; the process's CPU time does not (it is the better
+    comparison under load, with as many torch threads as cores are free).
+    """
     sync(device)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn()
     sync(device)
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def round_robin(fns, device, repeat):
-    """Median seconds of each of ``fns`` (name -> callable), timed in alternation."""
+    """Median wall and CPU seconds of each of ``fns`` (name -> callable), timed in alternation."""
     for fn in fns.values():  # warm-up (allocator, kernels, autograd caches)
         fn()
     times = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            times[name].append(timed(fn, device)[0])
-    return {name: statistics.median(ts) for name, ts in times.items()}, times
+            wall, c, _ = timed_cpu(fn, device)
+            times[name].append(wall)
+            cpu[name].append(c)
+    return ({name: statistics.median(ts) for name, ts in times.items()},
+            {name: statistics.median(ts) for name, ts in cpu.items()})
 
 
 # --- models and data ---------------------------------------------------------------------
@@ -165,13 +184,14 @@ def bench_hvp(device, widths, batch, repeat):
     fns = {"gradient": gradient_fn(model, X, y), **{k: (lambda op=op: op @ v)
                                                      for k, op in ops.items()}}
     fns["hvp double_backward (from scratch)"] = scratch
-    med, _ = round_robin(fns, device, repeat)
+    med, med_cpu = round_robin(fns, device, repeat)
     hv = {k: ops[k] @ v for k in ops}
     agree_h = float((hv["hvp double_backward (graph reused)"] - hv["hvp jvp-of-grad"]).norm()
                     / hv["hvp jvp-of-grad"].norm())
     agree_g = float((hv["ggn reverse (graph reused)"] - hv["ggn forward jvp"]).norm()
                     / hv["ggn forward jvp"].norm())
-    rows = [(name, med[name] * 1e3, med[name] / med["gradient"]) for name in fns]
+    rows = [(name, med[name] * 1e3, med[name] / med["gradient"],
+             med_cpu[name] / med_cpu["gradient"]) for name in fns]
     return {"model": f"MLP {'-'.join(map(str, widths))} tanh", "params": n_params(model),
             "batch": batch, "rows": rows, "rel_diff_hvp_modes": agree_h,
             "rel_diff_ggn_modes": agree_g}
@@ -180,14 +200,66 @@ def bench_hvp(device, widths, batch, repeat):
 # --- 2. L-BFGS vs torch.optim.LBFGS ------------------------------------------------------
 
 
-def bench_lbfgs(device, widths, batch, steps, repeat):
-    try:
-        from taylornet.optim import LBFGS as TaylorLBFGS
-    except ImportError as err:
-        return {"missing": f"taylornet.optim.LBFGS not importable ({err})"}
-    base = mlp(widths, device, seed=3)
+class SmallCNN(nn.Module):
+    """Two 3x3 convolutions (8 and 16 channels, stride 2), tanh, a linear layer to 10 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.head = nn.Linear(16 * 7 * 7, 10)
+
+    def forward(self, x):
+        x = torch.tanh(self.conv1(x))
+        x = torch.tanh(self.conv2(x))
+        return self.head(x.flatten(1))
+
+
+def lbfgs_problems(device, widths, batch, small):
+    """name -> (model, loss closure body ``model -> loss``): the four L-BFGS problems."""
+    problems = {}
     X, y = classification_batch(batch, widths[0], widths[-1], device, seed=4)
-    loss_fn = nn.functional.cross_entropy
+    problems[f"MLP {'-'.join(map(str, widths))} tanh, float32, batch {batch}"] = (
+        mlp(widths, device, seed=3), lambda m, X=X, y=y: nn.functional.cross_entropy(m(X), y))
+
+    n_img = 64 if small else 256
+    g = torch.Generator().manual_seed(7)
+    imgs = torch.randn(n_img, 1, 28, 28, generator=g)
+    torch.manual_seed(8)
+    teacher = SmallCNN()
+    with torch.no_grad():
+        labels = teacher(imgs).argmax(1)
+    torch.manual_seed(9)
+    cnn = SmallCNN().to(device)
+    imgs, labels = imgs.to(device), labels.to(device)
+    problems[f"CNN conv8-conv16-linear tanh ({n_params(cnn):,} parameters), float32, "
+             f"batch {n_img}"] = (
+        cnn, lambda m, X=imgs, y=labels: nn.functional.cross_entropy(m(X), y))
+
+    n_lr = 256 if small else 1024
+    Xl, yl = classification_batch(n_lr, 784, 10, device, seed=10)
+    torch.manual_seed(11)
+    logreg = nn.Linear(784, 10).to(device)
+
+    def logistic(m, X=Xl, y=yl):
+        return nn.functional.cross_entropy(m(X), y) + 1e-3 * (m.weight ** 2).sum()
+
+    problems[f"logistic regression 784x10, L2 1e-3, float32, batch {n_lr}"] = (logreg, logistic)
+
+    n64 = 128 if small else 512
+    g = torch.Generator().manual_seed(12)
+    X64 = torch.randn(n64, 64, generator=g, dtype=torch.float64)
+    y64 = torch.sin(X64[:, :8].sum(1, keepdim=True)) + 0.1 * torch.randn(
+        n64, 1, generator=g, dtype=torch.float64)
+    X64, y64 = X64.to(device), y64.to(device)
+    problems[f"MLP 64-128-128-1 tanh, float64, MSE, batch {n64}"] = (
+        mlp([64, 128, 128, 1], device, dtype=torch.float64, seed=13),
+        lambda m, X=X64, y=y64: nn.functional.mse_loss(m(X), y))
+    return problems
+
+
+def bench_lbfgs_one(device, base, loss_of, steps, repeat, TaylorLBFGS):
+    """torch.optim.LBFGS and taylornet's on one problem, whole runs timed in alternation."""
 
     def run(kind):
         model = copy.deepcopy(base)
@@ -200,53 +272,111 @@ def bench_lbfgs(device, widths, batch, steps, repeat):
         if kind == "taylornet LBFGS (closure returns loss)":
             def closure():
                 count[0] += 1
-                return loss_fn(model(X), y)
+                return loss_of(model)
         else:  # torch.optim.LBFGS's closure: zero_grad, backward, return the loss
             def closure():
                 count[0] += 1
                 opt.zero_grad()
-                loss = loss_fn(model(X), y)
+                loss = loss_of(model)
                 loss.backward()
                 return loss
 
-        step_times, evals = [], []
-        for _ in range(steps):
-            before = count[0]
-            t, _ = timed(lambda: opt.step(closure), device)
-            step_times.append(t)
-            evals.append(count[0] - before)
-        with torch.no_grad():
-            final = float(loss_fn(model(X), y))
-        theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-        return {"time": sum(step_times), "evals": sum(evals), "final_loss": final,
-                "theta": theta}
+        def all_steps():
+            for _ in range(steps):
+                opt.step(closure)
 
-    kinds = ["torch.optim.LBFGS", "taylornet LBFGS (closure returns loss)",
-             "taylornet LBFGS (torch-style closure)"]
+        t, c, _ = timed_cpu(all_steps, device)
+        with torch.no_grad():
+            final = float(loss_of(model))
+        theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        return {"time": t, "cpu": c, "evals": count[0], "final_loss": final, "theta": theta}
+
+    kinds = ["torch.optim.LBFGS", "taylornet LBFGS (torch-style closure)",
+             "taylornet LBFGS (closure returns loss)"]
+    for k in kinds:  # warm-up (allocator, kernels)
+        run(k)
     runs = {k: [] for k in kinds}
     for _ in range(repeat):  # round robin over whole runs
         for k in kinds:
             runs[k].append(run(k))
     with torch.no_grad():
-        initial = float(loss_fn(base(X), y))
+        initial = float(loss_of(base))
     ref = runs[kinds[0]][0]
     rows = []
     for k in kinds:
         t = statistics.median(r["time"] for r in runs[k])
+        c = statistics.median(r["cpu"] for r in runs[k])
         r0 = runs[k][0]
         rows.append({
-            "impl": k, "steps": steps, "evals": r0["evals"],
-            "evals_per_step": r0["evals"] / steps, "ms_per_step": t / steps * 1e3,
+            "impl": k, "steps": steps, "evals": r0["evals"], "ms_per_step": t / steps * 1e3,
+            "cpu_ms_per_step": c / steps * 1e3,
             "ms_per_eval": t / r0["evals"] * 1e3, "final_loss": r0["final_loss"],
+            "times_ms": [round(r["time"] * 1e3, 1) for r in runs[k]],
             "param_rel_diff_vs_torch": float((r0["theta"] - ref["theta"]).norm()
                                              / ref["theta"].norm()),
         })
-    t_ref = rows[0]["ms_per_step"]
     for row in rows:
-        row["time_ratio"] = row["ms_per_step"] / t_ref
+        row["time_ratio"] = row["ms_per_step"] / rows[0]["ms_per_step"]
+        row["cpu_ratio"] = row["cpu_ms_per_step"] / rows[0]["cpu_ms_per_step"]
         row["evals_ratio"] = row["evals"] / rows[0]["evals"]
-    return {"model": f"MLP {'-'.join(map(str, widths))} tanh", "params": n_params(base),
-            "batch": batch, "initial_loss": initial, "options": LBFGS_OPTIONS, "rows": rows}
+    for row in rows:
+        row.pop("theta", None)
+    return {"params": n_params(base), "initial_loss": initial, "rows": rows}
+
+
+def bench_lbfgs(device, widths, batch, steps, repeat, small=False):
+    try:
+        from taylornet.optim import LBFGS as TaylorLBFGS
+    except ImportError as err:
+        return {"missing": f"taylornet.optim.LBFGS not importable ({err})"}
+    results = {}
+    for name, (base, loss_of) in lbfgs_problems(device, widths, batch, small).items():
+        results[name] = bench_lbfgs_one(device, base, loss_of, steps, repeat, TaylorLBFGS)
+    return {"options": LBFGS_OPTIONS, "problems": results}
+
+
+# --- 2b. Newton-CG's Hessian products ------------------------------------------------------
+
+
+def bench_newton_cg_hvp(device, widths, batch, repeat, cg_iters=(5, 10)):
+    """NewtonCG(hessian) steps with k CG iterations; the price of one more iteration."""
+    try:
+        from taylornet.optim import NewtonCG
+    except ImportError as err:
+        return {"missing": f"taylornet.optim.NewtonCG not importable ({err})"}
+    model = mlp(widths, device)
+    X, y = classification_batch(batch, widths[0], widths[-1], device)
+    loss_fn = nn.functional.cross_entropy
+    snapshot = [p.detach().clone() for p in model.parameters()]
+    fns = {"gradient": gradient_fn(model, X, y)}
+    opts = {}
+    for k in cg_iters:
+        opt = NewtonCG(model.parameters(), max_cg_iters=k, damping=1.0, cg_tol=0.0)
+
+        def step(opt=opt):
+            loss = opt.step(lambda: loss_fn(model(X), y))
+            with torch.no_grad():  # every timed step starts from the same point
+                for p, s0 in zip(model.parameters(), snapshot, strict=True):
+                    p.copy_(s0)
+            return loss
+
+        fns[f"NewtonCG.step, hessian, {k} CG iterations"] = step
+        opts[k] = opt
+    med, med_cpu = round_robin(fns, device, repeat)
+    k_lo, k_hi = min(cg_iters), max(cg_iters)
+    hi = f"NewtonCG.step, hessian, {k_hi} CG iterations"
+    lo = f"NewtonCG.step, hessian, {k_lo} CG iterations"
+    per_iter = (med[hi] - med[lo]) / (k_hi - k_lo)
+    per_iter_cpu = (med_cpu[hi] - med_cpu[lo]) / (k_hi - k_lo)
+    rows = [(name, med[name] * 1e3, med[name] / med["gradient"],
+             med_cpu[name] / med_cpu["gradient"]) for name in fns]
+    rows.append((f"one CG iteration inside NewtonCG (difference / {k_hi - k_lo})",
+                 per_iter * 1e3, per_iter / med["gradient"], per_iter_cpu / med_cpu["gradient"]))
+    cg_done = {k: opt.state["taylornet"]["last_cg_iters"] for k, opt in opts.items()}
+    return {"model": f"MLP {'-'.join(map(str, widths))} tanh", "params": n_params(model),
+            "batch": batch, "rows": rows, "cg_iterations_done": cg_done,
+            "per_iteration_gradients": per_iter / med["gradient"],
+            "per_iteration_gradients_cpu": per_iter_cpu / med_cpu["gradient"]}
 
 
 # --- 3. Newton-CG step / gradient --------------------------------------------------------
@@ -260,8 +390,8 @@ def bare_newton_cg_step(model, X, y, loss_fn, cg_iters, damping=1.0):
     def matvec(v):
         return op @ v + damping * v
 
-    res = _conjugate_gradient(matvec, -g, tol=0.0, max_iter=cg_iters,
-                              stop_on_negative_curvature=True)
+    res = conjugate_gradient(matvec, -g, tol=0.0, max_iter=cg_iters,
+                             stop_on_negative_curvature=True)
     theta = [p.detach() for p in model.parameters()]
     steps = op._f.unflatten(res.x)
     with torch.no_grad():
@@ -313,8 +443,9 @@ def bench_newton_cg(device, widths, batch, repeat, cg_iters=(5, 10)):
             name = f"taylornet.optim.NewtonCG.step, {curvature}, max_cg_iters={k}"
             opts[name] = opt
             fns[name] = step
-    med, _ = round_robin(fns, device, repeat)
-    rows = [(name, med[name] * 1e3, med[name] / med["gradient"]) for name in fns]
+    med, med_cpu = round_robin(fns, device, repeat)
+    rows = [(name, med[name] * 1e3, med[name] / med["gradient"],
+             med_cpu[name] / med_cpu["gradient"]) for name in fns]
     counts = {}
     for name, opt in opts.items():
         s = opt.state["taylornet"]
@@ -331,7 +462,7 @@ def bench_newton_cg(device, widths, batch, repeat, cg_iters=(5, 10)):
 # --- report ------------------------------------------------------------------------------
 
 
-def report(info, hvp, lbfgs, newton):
+def report(info, hvp, lbfgs, newton, hvp_ncg=None):
     out = []
     out.append(f"Machine: {info['cpu']} ({info['cpu_count']} logical CPUs), "
                f"torch {info['torch']}, Python {info['python']}, {info['threads']} torch "
@@ -341,31 +472,50 @@ def report(info, hvp, lbfgs, newton):
                f"{info['loadavg_end'][0]:.2f} at end.\n")
     out.append(f"### HVP / gradient: {hvp['model']} ({hvp['params']:,} parameters), batch "
                f"{hvp['batch']}, cross-entropy, float32\n")
-    out.append("| product | time [ms] | / gradient |\n|---|---|---|")
-    for name, ms, ratio in hvp["rows"]:
-        out.append(f"| {name} | {ms:.1f} | {ratio:.2f} |")
+    out.append("| product | time [ms] | / gradient | CPU time / gradient |\n|---|---|---|---|")
+    for name, ms, ratio, cpu_ratio in hvp["rows"]:
+        out.append(f"| {name} | {ms:.1f} | {ratio:.2f} | {cpu_ratio:.2f} |")
     out.append(f"\nRelative difference of the two HVP modes: {hvp['rel_diff_hvp_modes']:.1e}; "
                f"of the two GGN modes: {hvp['rel_diff_ggn_modes']:.1e}.\n")
     if "missing" in lbfgs:
         out.append(f"### L-BFGS: not measured: {lbfgs['missing']}\n")
     else:
-        out.append(f"### L-BFGS: {lbfgs['model']} ({lbfgs['params']:,} parameters), batch "
-                   f"{lbfgs['batch']}, cross-entropy (initial loss {lbfgs['initial_loss']:.4f}), "
-                   f"options {lbfgs['options']}\n")
-        out.append("| implementation | steps | closure evals | evals/step | ms/step | ms/eval "
-                   "| final loss | evals ratio | time ratio | ‖θ−θ_torch‖/‖θ_torch‖ |")
+        out.append(f"### L-BFGS vs torch.optim.LBFGS, options {lbfgs['options']}\n")
+        out.append("| problem | implementation | closure evals | ms/step | CPU ms/step "
+                   "| final loss | evals ratio | time ratio | CPU time ratio "
+                   "| ‖θ−θ_torch‖/‖θ_torch‖ |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
-        for r in lbfgs["rows"]:
-            out.append(f"| {r['impl']} | {r['steps']} | {r['evals']} | {r['evals_per_step']:.1f} "
-                       f"| {r['ms_per_step']:.1f} | {r['ms_per_eval']:.2f} | "
-                       f"{r['final_loss']:.6f} | {r['evals_ratio']:.2f} | "
-                       f"{r['time_ratio']:.2f} | {r['param_rel_diff_vs_torch']:.1e} |")
+        for name, res in lbfgs["problems"].items():
+            for r in res["rows"]:
+                out.append(f"| {name} | {r['impl']} | {r['evals']} | {r['ms_per_step']:.1f} "
+                           f"| {r['cpu_ms_per_step']:.1f} | {r['final_loss']:.3g} | "
+                           f"{r['evals_ratio']:.2f} | {r['time_ratio']:.2f} | "
+                           f"{r['cpu_ratio']:.2f} | {r['param_rel_diff_vs_torch']:.1e} |")
         out.append("")
+        for name, res in lbfgs["problems"].items():
+            out.append(f"- {name}: {res['params']:,} parameters, initial loss "
+                       f"{res['initial_loss']:.4g}; whole-run times [ms]: "
+                       + "; ".join(f"{r['impl']} {r['times_ms']}" for r in res["rows"]))
+        out.append("")
+    if hvp_ncg is not None:
+        if "missing" in hvp_ncg:
+            out.append(f"### Newton-CG Hessian products: not measured: {hvp_ncg['missing']}\n")
+        else:
+            out.append(f"### Newton-CG Hessian products: {hvp_ncg['model']} "
+                       f"({hvp_ncg['params']:,} parameters), batch {hvp_ncg['batch']}\n")
+            out.append("| operation | time [ms] | / gradient | CPU time / gradient |\n"
+                       "|---|---|---|---|")
+            for name, ms, ratio, cpu_ratio in hvp_ncg["rows"]:
+                out.append(f"| {name} | {ms:.1f} | {ratio:.2f} | {cpu_ratio:.2f} |")
+            out.append(f"\nCG iterations done in the last timed step: "
+                       f"{hvp_ncg['cg_iterations_done']}\n")
+    if not newton["rows"]:
+        return "\n".join(out)
     out.append(f"### Newton-CG step / gradient: {newton['model']} ({newton['params']:,} "
                f"parameters), batch {newton['batch']}, cross-entropy, float32\n")
-    out.append("| operation | time [ms] | / gradient |\n|---|---|---|")
-    for name, ms, ratio in newton["rows"]:
-        out.append(f"| {name} | {ms:.1f} | {ratio:.2f} |")
+    out.append("| operation | time [ms] | / gradient | CPU time / gradient |\n|---|---|---|---|")
+    for name, ms, ratio, cpu_ratio in newton["rows"]:
+        out.append(f"| {name} | {ms:.1f} | {ratio:.2f} | {cpu_ratio:.2f} |")
     if "optim_missing" in newton:
         out.append(f"\ntaylornet.optim.NewtonCG: not measured: {newton['optim_missing']}")
     for key, val in newton.items():
@@ -386,7 +536,8 @@ def main(argv=None):
     parser.add_argument("--lbfgs-steps", type=int, default=5)
     parser.add_argument("--lbfgs-repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--skip", default="", help="comma list of hvp,lbfgs,newton to skip")
+    parser.add_argument("--skip", default="",
+                        help="comma list of hvp,lbfgs,newton_hvp,newton to skip")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -403,19 +554,19 @@ def main(argv=None):
     empty = {"model": "-", "params": 0, "batch": 0, "rows": [], "newton_cg_counts": {},
              "rel_diff_hvp_modes": float("nan"), "rel_diff_ggn_modes": float("nan")}
     hvp = bench_hvp(device, big, 512, args.repeat) if "hvp" not in skip else empty
-    lbfgs = (bench_lbfgs(device, big, 512, args.lbfgs_steps, args.lbfgs_repeat)
+    lbfgs = (bench_lbfgs(device, big, 512, args.lbfgs_steps, args.lbfgs_repeat, args.small)
              if "lbfgs" not in skip else {"missing": "skipped (--skip)"})
+    hvp_ncg = (bench_newton_cg_hvp(device, big, 512, args.repeat)
+               if "newton_hvp" not in skip else {"missing": "skipped (--skip)"})
     newton = bench_newton_cg(device, newton_widths, 512, args.newton_repeat) \
         if "newton" not in skip else empty
     info["loadavg_end"] = os.getloadavg()
-    text = report(info, hvp, lbfgs, newton)
+    text = report(info, hvp, lbfgs, newton, hvp_ncg)
     print(text)
     if args.json:
-        for r in lbfgs.get("rows", []):
-            r.pop("theta", None)
         with open(args.json, "w") as fh:
-            json.dump({"machine": info, "hvp": hvp, "lbfgs": lbfgs, "newton": newton}, fh,
-                      indent=1, default=str)
+            json.dump({"machine": info, "hvp": hvp, "lbfgs": lbfgs, "newton": newton,
+                       "newton_hvp": hvp_ncg}, fh, indent=1, default=str)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,11 @@
-"""taylornet.optim.LBFGS against torch.optim.LBFGS, evaluation point by evaluation point."""
+"""taylornet.optim.LBFGS against torch.optim.LBFGS, evaluation point by evaluation point.
+
+On this problem the two take the same first step (``||g_0||_1 < 1``, so torch's
+``min(1, 1/||g||_1)`` and the core's ``min(1, 1/||g||_2)`` are both 1) and
+accept the same pairs, so every evaluation point agrees; the only difference
+is that taylornet starts a ``step`` from the evaluation where the last one
+ended, where torch calls the closure again at that same point.
+"""
 
 import pytest
 import torch
@@ -41,16 +48,33 @@ def run(opt_cls, steps, **options):
     return torch.stack(points), returned, opt
 
 
+def without_repeats(points):
+    """The evaluation points with each immediate repeat of the previous point left out."""
+    keep = [0] + [i for i in range(1, len(points)) if not torch.equal(points[i], points[i - 1])]
+    return points[keep]
+
+
 @pytest.mark.parametrize("history_size", [3, 10])
 @pytest.mark.parametrize("max_iter", [1, 4, 20])
 def test_matches_torch_lbfgs_strong_wolfe(history_size, max_iter):
     common = dict(history_size=history_size, max_iter=max_iter, line_search_fn="strong_wolfe")
     ref_points, ref_losses, ref = run(torch.optim.LBFGS, 6, **common)
-    points, losses, opt = run(LBFGS, 6, **common)
-    assert points.shape == ref_points.shape  # same number of closure evaluations
+    ref_evals = ref.state[ref._params[0]]["func_evals"]
+    # without carrying evaluations over: the very same closure calls
+    points, losses, opt = run(LBFGS, 6, reuse_evaluations=False, **common)
+    assert points.shape == ref_points.shape
     torch.testing.assert_close(points, ref_points, rtol=0, atol=1e-10)
     assert losses == pytest.approx(ref_losses, rel=1e-12, abs=1e-14)
-    assert opt.state["taylornet"]["n_function_evals"] == ref.state[ref._params[0]]["func_evals"]
+    assert opt.state["taylornet"]["n_function_evals"] == ref_evals
+    # the default: torch's calls less its repeats at the point where a step ended
+    points, losses, opt = run(LBFGS, 6, **common)
+    distinct = without_repeats(ref_points)
+    assert points.shape == distinct.shape
+    torch.testing.assert_close(points, distinct, rtol=0, atol=1e-10)
+    assert losses == pytest.approx(ref_losses, rel=1e-12, abs=1e-14)
+    status = opt.state["taylornet"]
+    assert status["n_function_evals"] == ref_evals - status["n_reused_evals"]
+    assert status["n_reused_evals"] == len(ref_points) - len(distinct) > 0
     # and the problem is actually solved (not a trivial comparison)
     if max_iter == 20:
         assert losses[-1] < losses[0] - 0.1
@@ -59,9 +83,13 @@ def test_matches_torch_lbfgs_strong_wolfe(history_size, max_iter):
 def test_matches_torch_lbfgs_fixed_step():
     common = dict(history_size=5, max_iter=10, line_search_fn=None, lr=0.5)
     ref_points, _, _ = run(torch.optim.LBFGS, 3, **common)
-    points, _, _ = run(LBFGS, 3, **common)
+    points, _, _ = run(LBFGS, 3, reuse_evaluations=False, **common)
     assert points.shape == ref_points.shape
     torch.testing.assert_close(points, ref_points, rtol=0, atol=1e-10)
+    points, _, _ = run(LBFGS, 3, **common)
+    distinct = without_repeats(ref_points)
+    assert points.shape == distinct.shape
+    torch.testing.assert_close(points, distinct, rtol=0, atol=1e-10)
 
 
 def test_default_line_search_is_strong_wolfe_and_legacy_closure_works():

@@ -177,7 +177,7 @@ def test_newton_hessian_matches_torch_func():
 
 # -- BFGS and nonlinear CG against taylornet.minimize ------------------------------------
 def rosenbrock(z):
-    """Chained Rosenbrock in 3 variables (scipy.optimize.rosen's form, PITFALL 11)."""
+    """Chained Rosenbrock in 3 variables (scipy.optimize.rosen's form)."""
     return sum((1 - z[i]) ** 2 + 100 * (z[i + 1] - z[i] ** 2) ** 2 for i in range(2))
 
 
@@ -230,7 +230,7 @@ def test_taylor_flow_equals_taylor_step_rule():
 
 
 def test_taylor_flow_converges_to_exact_flow_on_quadratic():
-    """On f = x'Ax/2 - b'x the flow is exact: x(t) - x = -A^{-1}(I - e^{-tA}) g (PITFALL 1)."""
+    """On f = x'Ax/2 - b'x the flow is exact: x(t) - x = -A^{-1}(I - e^{-tA}) g."""
     A, b = quadratic()
     x0 = torch.zeros(6, dtype=torch.float64)
     g = A @ x0 - b

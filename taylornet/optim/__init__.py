@@ -1,9 +1,15 @@
-"""``torch.optim`` optimizers built on :mod:`taylornet.rules` and :mod:`taylornet.linesearch`.
+"""``torch.optim`` optimizers on :mod:`taylornet.core`, :mod:`taylornet.rules` and
+:mod:`taylornet.linesearch` (the numerics :func:`taylornet.minimize` uses too).
 
-All are driven by ``loss = opt.step(closure)`` where ``closure()`` returns the
-loss *without* calling ``backward()``; see :mod:`taylornet.optim._base` for the
-full convention, the handling of non-finite values and the state they record
-(``opt.state["taylornet"]``), and :mod:`taylornet.optim._distributed` for
+All are driven by ``loss = opt.step(closure)``. The closure may return the
+loss *without* calling ``backward()`` (the optimizer differentiates it), or
+follow ``torch.optim``: ``zero_grad(); loss.backward(); return loss`` for the
+first-order methods, ``loss.backward(create_graph=True)`` for any of them.
+A line search's last loss and gradient start the next ``step`` (no evaluation
+is paid twice), and ``state_dict()`` / ``load_state_dict()`` continue a run
+exactly. See :mod:`taylornet.optim._base` for the conventions, the handling
+of non-finite values and the counters (``opt.state["taylornet"]``), and
+:mod:`taylornet.optim._distributed` for
 :class:`~torch.nn.parallel.DistributedDataParallel`.
 
 ==================  =====================================================

@@ -1,23 +1,54 @@
 r"""What every ``taylornet.optim`` optimizer shares: the closure, counters, rejection.
 
-Closure convention
-------------------
-``loss = opt.step(closure)`` where ``closure()`` re-evaluates the model and
-**returns the loss without calling** ``backward()``::
+Closure conventions
+-------------------
+``loss = opt.step(closure)`` accepts the closures of ``torch.optim`` as well
+as its own. The closure may
 
-    def closure():
-        return loss_fn(model(X), y)
+1. **return the loss without calling** ``backward()``::
 
-The optimizer differentiates it itself with :func:`torch.autograd.grad`
-(``create_graph=True`` where it needs curvature products). For
-``NewtonCG(curvature="gauss-newton")`` the closure returns
-``(loss, outputs)``, the network outputs the loss was computed from.
-First-order optimizers (:class:`LBFGS`, :class:`BFGS`, :class:`NonlinearCG`,
-``TaylorFlow(order=1)``) also accept a :class:`torch.optim.LBFGS`-style
-closure that calls ``zero_grad()`` and ``backward()`` itself: the optimizer
-clears every ``.grad`` before each call and, if the closure filled them in,
-reads them instead of differentiating. ``.grad`` is therefore not preserved
-across ``step``.
+       def closure():
+           return loss_fn(model(X), y)
+
+   and the optimizer differentiates it with :func:`torch.autograd.grad`
+   (``create_graph=True`` where it needs curvature products);
+2. call ``zero_grad()`` and ``loss.backward()`` and return the loss, as for
+   :class:`torch.optim.LBFGS` (first-order information: :class:`LBFGS`,
+   :class:`BFGS`, :class:`NonlinearCG`, ``TaylorFlow(order=1)``);
+3. call ``loss.backward(create_graph=True)`` and return the loss, the
+   convention of second-order optimizers such as AdaHessian: the gradients in
+   ``.grad`` keep their graph, and :class:`Newton`, :class:`NewtonCG` and
+   :class:`TaylorFlow` take their curvature products from them (any optimizer
+   accepts it).
+
+For ``NewtonCG(curvature="gauss-newton")`` the closure returns
+``(loss, outputs)``, the network outputs the loss was computed from. The
+optimizer clears every ``.grad`` before each call and reads them afterwards;
+gradients with a graph are detached there (which breaks the reference cycle
+that ``backward(create_graph=True)`` creates). A closure that returns anything
+but a one-element tensor (or ``(loss, outputs)``) is refused with a
+``TypeError``; a plain ``backward()`` closure given to an optimizer that needs
+second derivatives with a ``ValueError`` that names the two closures that work.
+
+Evaluations are not repeated
+----------------------------
+A line search ends with the loss and gradient at the accepted point. When
+the next ``step`` is called with the same closure object and the parameters
+have not been modified in between (their autograd version counters are
+unchanged), that evaluation is used again instead of calling the closure at
+the start of the step, and the counters do not count it twice. A closure
+whose data change between calls (a new mini-batch read from outside) should
+be a new closure object per step, e.g. ``opt.step(lambda: loss_fn(model(xb), yb))``,
+or the optimizer built with ``reuse_evaluations=False``.
+
+State
+-----
+``state_dict()`` / ``load_state_dict()`` follow :mod:`torch.optim`: the
+algorithm's memory (histories, matrices, directions; tensors, so loading moves
+them to the parameters' device) is the state of the first parameter, and the
+counters are ``state["taylornet"]``. A loaded optimizer continues exactly as
+the saved one would have (it evaluates the closure once at its first step,
+since the saved evaluation is not part of the state).
 
 Non-finite values
 -----------------
@@ -82,6 +113,24 @@ class Evaluation(NamedTuple):
     local_loss: Any
 
 
+class _Call(NamedTuple):
+    """What one closure call gave: the loss, the outputs, and the ``.grad`` it filled in."""
+
+    loss: torch.Tensor
+    outputs: Any
+    grads: Any  # None when the closure did not call backward(); else per-parameter tensors
+    with_graph: bool  # backward(create_graph=True): the gradients can be differentiated
+
+
+def _same_callable(a, b):
+    """``a is b``, or two bound methods of one function on one object (``opt.step(obj.loss)``)."""
+    if a is b:
+        return True
+    func_a, func_b = getattr(a, "__func__", None), getattr(b, "__func__", None)
+    return (func_a is not None and func_a is func_b
+            and getattr(a, "__self__", None) is getattr(b, "__self__", None))
+
+
 class ClosureOptimizer(torch.optim.Optimizer):
     """Base class: flat parameter vector, closure evaluation, counters and rejection.
 
@@ -100,12 +149,13 @@ class ClosureOptimizer(torch.optim.Optimizer):
             "n_function_evals": 0,
             "n_grad_evals": 0,
             "n_hvp": 0,
+            "n_reused_evals": 0,
             "rejected_steps": 0,
             "last_rejection": None,
             "last_status": "no step taken yet",
         }
 
-    # -- parameter groups ------------------------------------------------------
+    # -- parameter groups and state ----------------------------------------------
     def add_param_group(self, param_group):
         super().add_param_group(param_group)
         if hasattr(self, "_flat"):  # a group added after construction
@@ -124,6 +174,17 @@ class ClosureOptimizer(torch.optim.Optimizer):
                 )
         self._flat = FlatParams(self.param_groups, name)
         self.state.pop(self._flat.params[0], None)  # algorithm memory starts afresh
+        self._forget_evaluation()
+
+    def load_state_dict(self, state_dict):
+        """As :meth:`torch.optim.Optimizer.load_state_dict`; the counters are copied, not shared."""
+        state_dict = dict(state_dict)
+        state = dict(state_dict["state"])
+        if isinstance(state.get("taylornet"), dict):
+            state["taylornet"] = dict(state["taylornet"])
+        state_dict["state"] = state
+        super().load_state_dict(state_dict)
+        self._forget_evaluation()
 
     @property
     def _memory(self):
@@ -149,7 +210,8 @@ class ClosureOptimizer(torch.optim.Optimizer):
         return closure
 
     def _call(self, closure):
-        """Run the closure with autograd on; returns ``(loss, outputs, filled_grads)``."""
+        """Run the closure with autograd on and sort out which convention it follows."""
+        name = type(self).__name__
         params = self._flat.params
         for p in params:
             p.grad = None
@@ -158,36 +220,59 @@ class ClosureOptimizer(torch.optim.Optimizer):
         outputs = None
         if isinstance(result, (tuple, list)):
             if len(result) != 2:
-                raise ValueError(
-                    f"{type(self).__name__}: the closure must return the loss or (loss, outputs); "
+                raise TypeError(
+                    f"{name}: the closure must return the loss or (loss, outputs); "
                     f"got a sequence of length {len(result)}"
                 )
             result, outputs = result
         if not isinstance(result, torch.Tensor) or result.numel() != 1:
             raise TypeError(
-                f"{type(self).__name__}: the closure must return the loss as a one-element "
-                f"tensor; got {type(result).__name__}"
-                + (f" of shape {tuple(result.shape)}" if isinstance(result, torch.Tensor) else "")
+                f"{name}: the closure must return the loss as a one-element tensor "
+                "(a scalar), or (loss, outputs); got "
+                + (f"a tensor of shape {tuple(result.shape)} (reduce it, e.g. with .mean())"
+                   if isinstance(result, torch.Tensor) else type(result).__name__)
             )
-        legacy = any(p.grad is not None for p in params)
-        return result.reshape(()), outputs, legacy
+        if not result.is_floating_point():
+            raise TypeError(f"{name}: the closure returned a loss of dtype {result.dtype}; "
+                            "a floating-point loss is needed")
+        grads = [p.grad for p in params]
+        self._closure_calls_backward = any(gi is not None for gi in grads)
+        if not self._closure_calls_backward:
+            return _Call(result.reshape(()), outputs, None, False)
+        with_graph = any(gi is not None and gi.requires_grad for gi in grads)
+        if with_graph:  # backward(create_graph=True): keep the graph here, not in .grad
+            for p in params:
+                if p.grad is not None:
+                    p.grad = p.grad.detach()
+        return _Call(result.reshape(()), outputs, grads, with_graph)
 
     def _evaluate(self, closure, x=None, *, create_graph=False, retain_graph=False):
         """Set the parameters to ``x`` (if given), call the closure: an :class:`Evaluation`."""
         if x is not None:
             self._flat.set_(x)
-        loss, outputs, legacy = self._call(closure)
+        call = self._call(closure)
+        loss, outputs = call.loss, call.outputs
         status = self._status
         status["n_function_evals"] += 1
         status["n_grad_evals"] += 1
         local_grads = None
-        if legacy:
-            if create_graph or retain_graph:
+        if call.grads is not None:  # the closure called backward() itself
+            if create_graph and not call.with_graph:
                 raise ValueError(
-                    f"{type(self).__name__} needs second derivatives, so its closure must return "
-                    "the loss without calling backward() (the optimizer differentiates it)"
+                    f"{type(self).__name__} needs second derivatives, but the closure called "
+                    "loss.backward() without create_graph=True, so the graph is gone. Either "
+                    "return the loss without calling backward() (the optimizer differentiates "
+                    "it) or call loss.backward(create_graph=True) in the closure"
                 )
-            grad = self._flat.flatten([p.grad for p in self._flat.params])
+            if retain_graph and not call.with_graph:
+                raise ValueError(
+                    f"{type(self).__name__}(curvature='gauss-newton') needs the graph of the "
+                    "loss, which loss.backward() frees. Return (loss, outputs) without calling "
+                    "backward(), or call loss.backward(create_graph=True) in the closure"
+                )
+            grad = self._flat.flatten(call.grads)
+            if create_graph:
+                local_grads = tuple(call.grads)
         else:
             if not loss.requires_grad:
                 raise ValueError(
@@ -195,47 +280,83 @@ class ClosureOptimizer(torch.optim.Optimizer):
                     "the parameters (no autograd graph); was it computed under torch.no_grad()?"
                 )
             with torch.enable_grad():
-                local_grads = torch.autograd.grad(
+                grads = torch.autograd.grad(
                     loss, self._flat.params, create_graph=create_graph,
                     retain_graph=create_graph or retain_graph, allow_unused=True
                 )
-            grad = self._flat.flatten(local_grads)
+            grad = self._flat.flatten(grads)
             if create_graph:
-                local_grads = tuple(
-                    torch.zeros_like(p) if gi is None else gi
-                    for gi, p in zip(local_grads, self._flat.params, strict=True)
-                )
-            else:
-                local_grads = None
+                local_grads = grads
         mean_loss, mean_grad = _distributed.average(loss.detach(), grad.detach())
         return Evaluation(mean_loss, mean_grad, local_grads, outputs, loss)
 
     def _loss_at(self, closure, x):
-        """``f(x)`` only (no gradient), averaged over ranks; a 0-d tensor."""
+        """``f(x)`` only, averaged over ranks; a 0-d tensor.
+
+        A closure that returns the loss runs under :func:`torch.no_grad` (a
+        forward pass only); one that calls ``backward()`` itself needs autograd
+        and then costs a gradient too, which is counted.
+        """
         self._flat.set_(x)
-        for p in self._flat.params:
-            p.grad = None
-        with torch.no_grad():
-            result = closure()
-        if isinstance(result, (tuple, list)):
-            result = result[0]
+        if getattr(self, "_closure_calls_backward", False):
+            result = self._call(closure).loss
+            self._status["n_grad_evals"] += 1
+        else:
+            for p in self._flat.params:
+                p.grad = None
+            with torch.no_grad():
+                result = closure()
+            if isinstance(result, (tuple, list)):
+                result = result[0]
         self._status["n_function_evals"] += 1
         (loss,) = _distributed.average(result.detach().reshape(()))
         return loss
 
+    # -- evaluations carried over to the next step ---------------------------------
+    def _versions(self):
+        """The parameters' autograd version counters (they change with every in-place write)."""
+        return tuple(p._version for p in self._flat.params)
+
+    def _forget_evaluation(self):
+        self._carried = None
+
+    def _carry_evaluation(self, closure, loss, grad):
+        """Keep ``(f, g)`` at the current parameters for the next ``step`` with this closure."""
+        if self.param_groups[0].get("reuse_evaluations", True):
+            self._carried = (closure, self._versions(), loss, grad)
+        else:
+            self._carried = None
+
+    def _carried_evaluation(self, closure):
+        """The kept evaluation when ``closure`` and the parameters are unchanged, else ``None``."""
+        carried, self._carried = getattr(self, "_carried", None), None
+        if (carried is None or not _same_callable(carried[0], closure)
+                or carried[1] != self._versions()):
+            return None
+        self._status["n_reused_evals"] += 1
+        return Evaluation(carried[2], carried[3], None, None, None)
+
+    # -- curvature products --------------------------------------------------------
     def _local_hvp(self, evaluation, v, create_graph=False):
         r"""This rank's :math:`\nabla^2 f_r\, v` per parameter, by double backward.
 
-        Differentiates :math:`\nabla f(x)^\top v` with ``v`` held constant
-        (N&W section 8.1, "automatic differentiation" of :math:`\nabla f^\top v`).
+        The vector-Jacobian product of the recorded gradient
+        :math:`\nabla f(x)` with ``v`` (N&W section 8.1, "automatic
+        differentiation" of :math:`\nabla f^\top v`): the gradient's graph is
+        built once per step and every product is one backward pass through it.
         """
-        with torch.enable_grad():
-            dot = sum((gi * vi).sum() for gi, vi in
-                      zip(evaluation.local_grads, self._flat.unflatten(v), strict=True))
-            hv = torch.autograd.grad(dot, self._flat.params, retain_graph=True,
-                                     create_graph=create_graph, allow_unused=True)
+        outputs, vs = [], []
+        for gi, vi in zip(evaluation.local_grads, self._flat.unflatten(v), strict=True):
+            if gi is not None and gi.requires_grad:  # other blocks of H v get nothing from gi
+                outputs.append(gi)
+                vs.append(vi)
         self._status["n_hvp"] += 1
-        return hv
+        if not outputs:  # the gradient does not depend on x: H = 0
+            return tuple(None for _ in self._flat.params)
+        with torch.enable_grad():
+            return torch.autograd.grad(outputs, self._flat.params, grad_outputs=vs,
+                                       retain_graph=True, create_graph=create_graph,
+                                       allow_unused=True)
 
     def _hvp(self, evaluation, v):
         r""":math:`\nabla^2 f(x)\, v` as a flat vector, averaged over ranks."""
@@ -249,27 +370,41 @@ class ClosureOptimizer(torch.optim.Optimizer):
 
         Nothing is read back here: the search reads the loss together with the
         slope (one host read per trial) and counts the non-finite trials, which
-        :meth:`_note_nonfinite_trials` then records.
+        :meth:`_note_nonfinite_trials` then records. The loss tensor of each
+        trial is kept (by the identity of the trial point) so that the
+        accepted point's evaluation can be carried to the next step.
         """
+        self._trial_losses = []
+
         def fun_and_grad(z):
             trial = self._evaluate(closure, z)
-            return trial.loss.detach(), trial.grad
+            self._trial_losses.append((z, trial.loss))
+            return trial.loss, trial.grad
 
         return fun_and_grad
+
+    def _trial_loss(self, result):
+        """The loss tensor of the search's accepted point (``None`` if it was not a trial)."""
+        for z, loss in reversed(getattr(self, "_trial_losses", [])):
+            if z is result.x:
+                return loss
+        return None
 
     def _note_nonfinite_trials(self, result):
         for _ in range(result.n_nonfinite):
             self._reject("non-finite loss or gradient at a line-search trial; "
                          "the search shortened the step")
 
-    def _line_search(self, closure, kind, x, f, g, p, alpha0, c2=0.9):
+    def _line_search(self, closure, kind, x, f, g, p, alpha0, c2=0.9, slope0=None):
         """Step along ``p`` from ``x`` with :mod:`taylornet.linesearch`; sets the parameters.
 
         ``kind`` is ``"strong_wolfe"`` (N&W Algs. 3.5-3.6), ``"backtracking"``
         (Armijo, N&W Alg. 3.1) or ``None`` (the fixed step ``alpha0``). Trial
         points with a non-finite loss or gradient are rejected (and counted).
         Returns the :class:`~taylornet.linesearch.LineSearchResult`; on failure
-        (``alpha == 0``) the parameters are back at ``x``.
+        (``alpha == 0``) the parameters are back at ``x``. After a strong Wolfe
+        search that moved, ``(f, g)`` at the new point is carried to the next
+        step (see "Evaluations are not repeated" above).
         """
         def fun(z):
             value = float(self._loss_at(closure, z))
@@ -277,9 +412,10 @@ class ClosureOptimizer(torch.optim.Optimizer):
                 self._reject(f"non-finite loss ({value:.3g}) at a trial step; step shortened")
             return value
 
-        fun_and_grad = self._line_search_fun_and_grad(closure)
         if kind == "strong_wolfe":
-            result = strong_wolfe(fun_and_grad, x, f, g, p, alpha0=alpha0, c2=c2)
+            fun_and_grad = self._line_search_fun_and_grad(closure)
+            result = strong_wolfe(fun_and_grad, x, f, g, p, alpha0=alpha0, c2=c2,
+                                  slope0=slope0)
             self._note_nonfinite_trials(result)
         elif kind == "backtracking":
             result = backtracking(fun, x, f, g, p, alpha0=alpha0)
@@ -291,6 +427,11 @@ class ClosureOptimizer(torch.optim.Optimizer):
                                       f_new if ok else f, None, 1, 0, ok,
                                       "fixed step" if ok else "fixed step gave a non-finite loss")
         self._flat.set_(result.x)
+        if result.alpha > 0.0 and result.g is not None:
+            loss = self._trial_loss(result)
+            if loss is not None:
+                self._carry_evaluation(closure, loss, result.g)
+        self._trial_losses = []
         return result
 
     # -- non-finite values ------------------------------------------------------------
@@ -314,11 +455,20 @@ class ClosureOptimizer(torch.optim.Optimizer):
 
         Returns ``(evaluation, ok)``; after a rejection (``ok`` false) the
         parameters are back at the last point with a finite loss and gradient
-        and the caller returns :meth:`_skip`.
+        and the caller returns :meth:`_skip`. An evaluation carried over from
+        the last step's line search is used when it is valid (it is finite).
         """
         closure = self._require_closure(closure)
         self._step_rejections = []
         self._status["n_steps"] += 1
+        evaluation = None
+        if not (create_graph or retain_graph):
+            evaluation = self._carried_evaluation(closure)
+        else:
+            self._forget_evaluation()
+        if evaluation is not None:
+            self._memory["x_finite"] = None
+            return evaluation, True
         evaluation = self._evaluate(closure, create_graph=create_graph,
                                     retain_graph=retain_graph)
         if self._finite(evaluation.loss, evaluation.grad):

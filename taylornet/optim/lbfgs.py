@@ -1,22 +1,32 @@
 r"""Limited-memory BFGS as a ``torch.optim`` optimizer (N&W Algorithm 7.5).
 
-Each iteration takes the two-loop direction :math:`p_k = -H_k g_k`
-(:func:`taylornet.rules.lbfgs_direction`, N&W Alg. 7.4, with
-:math:`H_k^0 = \gamma_k I`, :math:`\gamma_k = s^\top y / y^\top y` of the newest
-pair, N&W 7.20) and a step length from the strong Wolfe search
-(:func:`taylornet.linesearch.strong_wolfe`, N&W Algs. 3.5-3.6, ``c1=1e-4``,
-``c2=0.9``), which guarantees :math:`y^\top s > 0`.
+Each iteration takes the two-loop direction :math:`p_k = -H_k g_k` (N&W
+Alg. 7.4, with :math:`H_k^0 = \gamma_k I`, :math:`\gamma_k = s^\top y / y^\top y`
+of the newest pair, N&W 7.20) from :class:`taylornet.core.LBFGSHistory`, which
+stores a pair only when :func:`taylornet.core.pair_accepted` holds, and a step
+length from the strong Wolfe search (:func:`taylornet.linesearch.strong_wolfe`,
+N&W Algs. 3.5-3.6, ``c1=1e-4``, ``c2=0.9``), which guarantees :math:`y^\top s > 0`.
 
 The keywords and their meaning are :class:`torch.optim.LBFGS`'s, so the two
 are interchangeable: one ``step`` runs up to ``max_iter`` iterations and
-``max_eval`` closure calls; the first iteration ever tries the step
-:math:`\min(1, 1/\|g\|_1)\cdot` ``lr`` along :math:`-g`, later ones ``lr``;
-a pair :math:`(s, y)` is stored when :math:`y^\top s > 10^{-10}`; the
+``max_eval`` closure calls; after ``lr`` the trial step is ``lr``; the
 stopping tests are :math:`\|g\|_\infty \le` ``tolerance_grad``,
 :math:`\|\alpha p\|_\infty \le` ``tolerance_change`` and
-:math:`|f_{k+1} - f_k| <` ``tolerance_change``. Two differences: the line
-search is strong Wolfe by default, and it is taylornet's (a failed search
-leaves the parameters unchanged and restarts the memory).
+:math:`|f_{k+1} - f_k| <` ``tolerance_change``. Differences, all from the
+shared core or the line search:
+
+* the very first trial step is :func:`taylornet.core.first_trial_step`
+  :math:`\cdot` ``lr`` (:math:`\min(1, 1/\|g\|_2)`; torch uses
+  :math:`\|g\|_1`, which shrinks the step by up to :math:`\sqrt n`);
+* a pair is stored when :math:`y^\top s > \varepsilon \|s\| \|y\|`
+  (torch: :math:`y^\top s > 10^{-10}`, which depends on the scale of :math:`f`);
+* the line search is strong Wolfe by default, and it is taylornet's (a
+  failed search leaves the parameters unchanged and restarts the memory); as
+  in torch, zooming stops once the bracket moves :math:`x` by less than
+  ``tolerance_change`` in the max norm;
+* the loss and gradient where a ``step`` ended start the next ``step`` when
+  the closure and the parameters are unchanged (torch calls the closure
+  again at the same point; see :mod:`taylornet.optim._base`).
 """
 
 from __future__ import annotations
@@ -24,12 +34,14 @@ from __future__ import annotations
 import torch
 
 from .._array import namespace, to_host
+from ..core import LBFGSHistory, first_trial_step
 from ..linesearch import strong_wolfe
-from ..rules import lbfgs_direction
 from ._base import ClosureOptimizer
 
-_CURVATURE_EPS = 1e-10  # store (s, y) only when y.s exceeds this (torch.optim.LBFGS's test)
 _MAX_GROWTH = 9.0  # extrapolate to at most 10x the last trial, as torch.optim.LBFGS does
+# A line search under way may use this many evaluations even beyond max_eval: cut short
+# before it finds a decrease it would fail, restart from the same trial step and fail again.
+_MIN_SEARCH_EVALS = 10
 
 
 class LBFGS(ClosureOptimizer):
@@ -45,20 +57,28 @@ class LBFGS(ClosureOptimizer):
         Initial trial step length of each line search (1 is the quasi-Newton step).
     max_iter, max_eval, tolerance_grad, tolerance_change, history_size :
         As in :class:`torch.optim.LBFGS` (``max_eval`` defaults to ``max_iter * 5 // 4``).
+        A line search may use what is left of ``max_eval`` but at least 10
+        evaluations, so that it is never cut off before it finds a decrease
+        (torch's search, given no budget, takes its first trial step blindly).
     line_search_fn : ``"strong_wolfe"`` (default) or ``None`` (fixed step ``lr``).
+    reuse_evaluations : bool
+        Start a ``step`` from the loss and gradient where the last one ended
+        (default; see :mod:`taylornet.optim._base`).
 
     ``step(closure)`` returns the loss at the start of the step. Under
     :mod:`torch.distributed` the loss and gradient are averaged over ranks
-    (see :mod:`taylornet.optim._distributed`).
+    (see :mod:`taylornet.optim._distributed`). The state (``state_dict()``)
+    holds the pairs as ``"s_hist"``, ``"y_hist"``, ``"rho"``.
     """
 
     _uniform = (
         "lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size",
-        "line_search_fn",
+        "line_search_fn", "reuse_evaluations",
     )
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn="strong_wolfe"):
+                 tolerance_change=1e-9, history_size=100, line_search_fn="strong_wolfe",
+                 reuse_evaluations=True):
         if not lr > 0:
             raise ValueError(f"LBFGS: lr must be > 0 (got {lr!r})")
         if not (isinstance(max_iter, int) and max_iter >= 1):
@@ -77,7 +97,8 @@ class LBFGS(ClosureOptimizer):
             )
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        history_size=history_size, line_search_fn=line_search_fn)
+                        history_size=history_size, line_search_fn=line_search_fn,
+                        reuse_evaluations=bool(reuse_evaluations))
         super().__init__(params, defaults)
 
     def step(self, closure=None):
@@ -89,47 +110,49 @@ class LBFGS(ClosureOptimizer):
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         mem = self._memory
-        s_hist, y_hist = mem.setdefault("s_hist", []), mem.setdefault("y_hist", [])
+        history = LBFGSHistory(group["history_size"], mem.get("s_hist", ()),
+                               mem.get("y_hist", ()), mem.get("rho"))
         mem.setdefault("n_iter", 0)
 
-        orig_loss = evaluation.loss
-        loss, g = float(orig_loss), evaluation.grad
+        orig_loss = loss_t = evaluation.loss
+        g = evaluation.grad
+        xp = namespace(g)
         x = self._flat.get()
-        if g.abs().max() <= tol_grad:
+        g_max, g_norm = to_host(xp, g.abs().max(), g.norm())
+        loss = float(orig_loss)
+        if g_max <= tol_grad:
+            self._carry_evaluation(closure, loss_t, g)
             return self._done(orig_loss, "converged: ||g||_inf <= tolerance_grad")
 
         fun_and_grad = self._line_search_fun_and_grad(closure)
-
         n_iter, n_evals, message = 0, 1, f"max_iter={max_iter} iterations done"
         d, t, prev_g = mem.get("d"), mem.get("t"), mem.get("prev_g")
-        ys = None  # y.s of the last pair, when already read with the stopping tests
-        xp = namespace(x)
+        evaluated = True  # (loss_t, g) is the evaluation at x
         while n_iter < max_iter:
             n_iter += 1
             mem["n_iter"] += 1
             if mem["n_iter"] == 1:
+                history.clear()
                 d = -g
-                s_hist.clear()
-                y_hist.clear()
+                t = first_trial_step(g_norm) * lr
             else:
-                y, s = g - prev_g, d * t  # N&W (6.5): y_k and s_k of the last iteration
-                if (float(y @ s) if ys is None else ys) > _CURVATURE_EPS:
-                    if len(s_hist) == group["history_size"]:
-                        s_hist.pop(0)
-                        y_hist.pop(0)
-                    s_hist.append(s)
-                    y_hist.append(y)
-                d = lbfgs_direction(g, s_hist, y_hist)  # N&W Alg. 7.4
+                history.push(d * t, g - prev_g)  # N&W (6.5): s_k, y_k; stored if accepted
+                d = history.direction(g)  # N&W Alg. 7.4
+                t = lr
             prev_g, prev_loss = g, loss
-            t = min(1.0, 1.0 / float(g.abs().sum())) * lr if mem["n_iter"] == 1 else lr
-            if g @ d > -tol_change:
+            slope, d_inf = to_host(xp, g @ d, d.abs().max())
+            if slope > -tol_change:
                 message = "stopped: directional derivative g.p > -tolerance_change"
                 break
             if group["line_search_fn"] == "strong_wolfe":
-                # The search may use what is left of max_eval (torch.optim.LBFGS's budget).
-                budget = max(1, max_eval - n_evals)
+                # The search may use what is left of max_eval (torch.optim.LBFGS's budget),
+                # but at least _MIN_SEARCH_EVALS.
+                budget = max(_MIN_SEARCH_EVALS, max_eval - n_evals)
+                # Zooming ends when the bracket moves x by less than tolerance_change
+                # (torch.optim.LBFGS's rule): a narrower bracket changes only rounding.
                 result = strong_wolfe(fun_and_grad, x, loss, g, d, alpha0=t, max_iter=budget,
-                                      max_growth=_MAX_GROWTH)
+                                      max_growth=_MAX_GROWTH, slope0=slope,
+                                      min_bracket=tol_change / d_inf)  # d != 0: slope < 0
                 n_evals += result.nfev
                 self._note_nonfinite_trials(result)
                 if result.alpha == 0.0:
@@ -138,10 +161,12 @@ class LBFGS(ClosureOptimizer):
                     message = f"line search failed: {result.message}"
                     break
                 t, x, loss, g = result.alpha, result.x, result.f, result.g
+                loss_t = self._trial_loss(result)
             else:  # fixed step, as torch.optim.LBFGS(line_search_fn=None)
                 x_prev, x = x, x + t * d
                 if n_iter == max_iter:  # not evaluated here: checked at the next step's start
                     mem["x_finite_next"] = x_prev
+                    evaluated = False
                 else:
                     trial = self._evaluate(closure, x)
                     n_evals += 1
@@ -154,15 +179,14 @@ class LBFGS(ClosureOptimizer):
                         mem["n_iter"] = 0
                         message = "a fixed step gave a non-finite loss; undone"
                         break
-                    loss, g = loss_host, trial.grad
+                    loss, g, loss_t = loss_host, trial.grad, trial.loss
             if n_iter == max_iter:
                 break
             if n_evals >= max_eval:
                 message = f"max_eval={max_eval} closure evaluations reached"
                 break
-            # The three stopping tests and the next pair's y.s in one host read.
-            g_max, step_max, ys = to_host(xp, g.abs().max(), (d * t).abs().max(),
-                                          (g - prev_g) @ (d * t))
+            # The three stopping tests in one host read.
+            g_max, step_max = to_host(xp, g.abs().max(), (d * t).abs().max())
             if g_max <= tol_grad:
                 message = "converged: ||g||_inf <= tolerance_grad"
                 break
@@ -173,8 +197,12 @@ class LBFGS(ClosureOptimizer):
                 message = "stopped: loss change < tolerance_change"
                 break
         self._flat.set_(x)
-        mem.update(d=d, t=t, prev_g=prev_g)
+        self._trial_losses = []
+        mem.update(d=d, t=t, prev_g=prev_g, s_hist=history.s, y_hist=history.y,
+                   rho=history.rho)
         mem["x_finite"] = mem.pop("x_finite_next", None)
+        if evaluated and loss_t is not None:
+            self._carry_evaluation(closure, loss_t, g)
         return self._done(orig_loss, message)
 
     def _done(self, orig_loss, message):

@@ -5,14 +5,16 @@ rows :math:`H e_i` computed together by one batched double-backward pass
 (``torch.autograd.grad(..., is_grads_batched=True)``, which vectorises the
 Hessian-vector product with :func:`torch.func.vmap`; a plain loop over
 :math:`e_i` is the fallback for operations without a batching rule), then the
-direction of :func:`taylornet.rules.damped_newton_direction`,
+damped Newton direction (:func:`taylornet.rules.damped_newton_direction`),
 
 .. math:: (H + \tau I)\, p = -g, \qquad \tau = \tau_0 + \tau_{\text{mod}},
 
 where :math:`\tau_0` is ``damping`` and :math:`\tau_{\text{mod}} \ge 0` is the
 smallest shift of N&W Algorithm 3.3 (Cholesky with added multiple of the
-identity) that makes :math:`H + \tau_0 I + \tau_{\text{mod}} I` positive
-definite, so :math:`p` is a descent direction (with an indefinite Hessian the
+identity, :func:`taylornet.core.cholesky_with_added_identity`) that makes
+:math:`H + \tau_0 I + \tau_{\text{mod}} I` positive definite, so :math:`p` is a
+descent direction, solved with the Cholesky factor that the shift search
+found (with an indefinite Hessian the
 plain Newton step may go uphill; see the book's Common mistakes appendix: the
 Newton step where the Hessian is indefinite). The step length
 comes from ``line_search`` (backtracking by default, from ``lr``).
@@ -25,8 +27,7 @@ import math
 
 import torch
 
-from ..rules import damped_newton_direction
-from ..solvers.methods.newton import modified_cholesky_shift
+from ..core import cholesky_with_added_identity
 from ._base import LINE_SEARCHES, ClosureOptimizer
 from ._distributed import average
 
@@ -77,6 +78,9 @@ class Newton(ClosureOptimizer):
         n, flat = self._flat.n, self._flat
         eye = torch.eye(n, dtype=flat.dtype, device=flat.device)
         g_local = flat.flatten(evaluation.local_grads)
+        if not g_local.requires_grad:  # the gradient does not depend on x: H = 0
+            (H,) = average(torch.zeros(n, n, dtype=flat.dtype, device=flat.device))
+            return H
         try:
             with torch.enable_grad():
                 rows = torch.autograd.grad(g_local, flat.params, grad_outputs=eye,
@@ -107,9 +111,9 @@ class Newton(ClosureOptimizer):
             return evaluation.loss
         H = self._hessian(evaluation)
         eye = torch.eye(self._flat.n, dtype=H.dtype, device=H.device)
-        shift = modified_cholesky_shift(H + damping * eye)  # N&W Alg. 3.3
+        shift, L = cholesky_with_added_identity(H + damping * eye)  # N&W Alg. 3.3
         self._status["last_shift"] = damping + shift
-        p = damped_newton_direction(g, H, damping + shift)
+        p = -torch.cholesky_solve(g.unsqueeze(1), L).squeeze(1)  # (H + tau I) p = -g
         result = self._line_search(closure, self._option("line_search"), x,
                                    float(evaluation.loss), g, p, self._option("lr"))
         if result.alpha == 0.0:

@@ -6,16 +6,18 @@ Each step minimises the damped quadratic model of :math:`f` around :math:`x`,
     q(p) = g^\top p + \tfrac12 p^\top (B + \lambda I)\, p ,
 
 by conjugate gradients on :math:`(B + \lambda I) p = -g`
-(:func:`taylornet.rules.conjugate_gradient`'s driver, N&W Alg. 5.2), touching
-:math:`B` only through products :math:`Bv`: the Hessian (double backward,
-N&W section 8.1) or the generalised Gauss-Newton matrix :math:`J^\top H_L J`
+(:func:`taylornet.core.newton_cg_direction`, N&W Algs. 5.2 and 7.1), touching
+:math:`B` only through products :math:`Bv`: the Hessian (double backward
+through the gradient's graph, recorded once per step: N&W section 8.1) or
+the generalised Gauss-Newton matrix :math:`J^\top H_L J`
 (:func:`taylornet.curvature.gauss_newton_vector_product`; not :math:`J^\top J`
 unless the loss is a sum of squares, see the book's Common mistakes appendix:
 :math:`J^\top J` as the Gauss-Newton matrix). CG is
 truncated as in line-search Newton-CG (N&W Alg. 7.1): at ``max_cg_iters``, at
 the relative residual ``cg_tol`` (default: the forcing term
-:math:`\min(0.5, \sqrt{\|g\|})`, N&W 7.3), or at the first direction of
-non-positive curvature (then the last iterate, or :math:`-g` if there is none).
+:math:`\min(0.5, \sqrt{\|g\|})`, N&W 7.3, :func:`taylornet.core.forcing_term`),
+or at the first direction of non-positive curvature (then the last iterate,
+or :math:`-g` if there is none).
 
 The damping :math:`\lambda` is adapted by the Levenberg-Marquardt rule of
 Martens (*Deep learning via Hessian-free optimization*, ICML 2010,
@@ -40,7 +42,7 @@ from __future__ import annotations
 import math
 
 from .._array import namespace, to_host
-from ..rules.conjugate_gradient import _conjugate_gradient
+from ..core import newton_cg_direction
 from ._base import ClosureOptimizer
 from ._distributed import average
 
@@ -98,7 +100,7 @@ class NewtonCG(ClosureOptimizer):
                 "NewtonCG(curvature='gauss-newton') needs the closure to return (loss, outputs), "
                 "the network outputs the loss was computed from"
             )
-        from ..curvature.gauss_newton import GaussNewtonProducts
+        from ..curvature import GaussNewtonProducts
 
         products = GaussNewtonProducts(evaluation.outputs, evaluation.local_loss,
                                        self._flat.params)
@@ -127,17 +129,22 @@ class NewtonCG(ClosureOptimizer):
         if g_norm == 0.0:
             self._end("converged: the gradient is zero")
             return evaluation.loss
-        tol = min(0.5, math.sqrt(g_norm)) if group["cg_tol"] is None else group["cg_tol"]
-        cg = _conjugate_gradient(lambda v: B(v) + lam * v, -g, tol=tol,
-                                 max_iter=group["max_cg_iters"], stop_on_negative_curvature=True)
+
+        def damped(v):  # (B + lam I) v
+            return B(v).add_(v, alpha=lam)
+
+        direction = newton_cg_direction(damped, g, tol=group["cg_tol"],
+                                        max_iter=group["max_cg_iters"], g_norm=g_norm)
+        p, cg = direction
         status["last_cg_iters"], status["last_cg_status"] = cg.n_iter, cg.status
-        if cg.n_iter == 0:  # negative curvature along -g itself (N&W Alg. 7.1)
-            p = -g
-            pBp_dev = p @ B(p)
-        else:
-            p = cg.x
+        if cg.n_iter > 0:
             # p'(B + lam I)p = p'(r - g) with r = (B + lam I)p + g, CG's residual
             pBp_dev = p @ (cg.residual - g) - lam * (p @ p)
+        elif cg.curvature is not None:  # p = -g: g'(B + lam I)g <= 0 was measured
+            pBp_dev = cg.curvature - lam * (p @ p)
+        else:  # CG stopped before its first product (cg_tol >= 1): take -g
+            p = -g
+            pBp_dev = p @ B(p)
         pBp, gp = to_host(namespace(g), pBp_dev, g @ p)  # one host read
         eta = group["lr"]
         model = eta * gp + 0.5 * eta**2 * pBp  # M(eta p), undamped

@@ -7,14 +7,18 @@ default; ``"fr"``, ``"pr"``, ``"hs"``), then the strong Wolfe search with
 book's Common mistakes appendix: Fletcher-Reeves with the quasi-Newton line
 search).
 A direction that is not a descent direction is replaced by :math:`-g`
-(restart). Initial trial step: :math:`\min(1, 1/\|g\|)\cdot` ``lr`` on the
-first iteration and after restarts, afterwards N&W (3.60),
-:math:`\alpha_0 = \min\bigl(1, \alpha_{k-1} g_{k-1}^\top p_{k-1} / g_k^\top p_k\bigr)\cdot`
-``lr`` (the conventions of :func:`taylornet.minimize` with ``method="cg"``).
+(restart). Initial trial step (:mod:`taylornet.core`, times ``lr``):
+:func:`~taylornet.core.first_trial_step` on the first iteration and after
+restarts, afterwards :func:`~taylornet.core.slope_ratio_step`, N&W (3.60)
+(the conventions of :func:`taylornet.minimize` with ``method="cg"``).
+The strong Wolfe search's last :math:`(f, \nabla f)` starts the next
+``step`` (see :mod:`taylornet.optim._base`, "Evaluations are not repeated").
 """
 
 from __future__ import annotations
 
+from .._array import namespace, to_host
+from ..core import first_trial_step, slope_ratio_step
 from ..rules import cg_beta
 from ..rules.conjugate_gradient import CG_BETA_KINDS
 from ._base import LINE_SEARCHES, ClosureOptimizer
@@ -26,13 +30,15 @@ class NonlinearCG(ClosureOptimizer):
     """Nonlinear CG with a strong Wolfe line search, one iteration per ``step(closure)``.
 
     ``beta`` is one of ``"fr"``, ``"pr"``, ``"pr+"``, ``"hs"``; ``line_search``
-    one of ``"strong_wolfe"`` (default), ``"backtracking"``, ``None``. All
-    options are shared by all groups.
+    one of ``"strong_wolfe"`` (default), ``"backtracking"``, ``None``;
+    ``reuse_evaluations`` carries the line search's last evaluation to the next
+    step (default). All options are shared by all groups.
     """
 
-    _uniform = ("lr", "beta", "line_search")
+    _uniform = ("lr", "beta", "line_search", "reuse_evaluations")
 
-    def __init__(self, params, lr=1.0, beta="pr+", line_search="strong_wolfe"):
+    def __init__(self, params, lr=1.0, beta="pr+", line_search="strong_wolfe",
+                 reuse_evaluations=True):
         if not lr > 0:
             raise ValueError(f"NonlinearCG: lr must be > 0 (got {lr!r})")
         if beta not in CG_BETA_KINDS:
@@ -40,7 +46,8 @@ class NonlinearCG(ClosureOptimizer):
         if line_search not in LINE_SEARCHES:
             raise ValueError(f"NonlinearCG: line_search must be one of {LINE_SEARCHES} "
                              f"(got {line_search!r})")
-        super().__init__(params, dict(lr=lr, beta=beta, line_search=line_search))
+        super().__init__(params, dict(lr=lr, beta=beta, line_search=line_search,
+                                      reuse_evaluations=bool(reuse_evaluations)))
 
     def step(self, closure=None):
         """One nonlinear-CG iteration; returns the loss at the start of the step."""
@@ -50,27 +57,31 @@ class NonlinearCG(ClosureOptimizer):
         mem = self._memory
         lr = self._option("lr")
         x, g = self._flat.get(), evaluation.grad
-        if g.abs().max() == 0:
-            self._end("converged: the gradient is zero")
-            return evaluation.loss
+        xp = namespace(g)
         p = -g
         restarted = mem.get("p_prev") is None
         if not restarted:
-            p = -g + cg_beta(g, mem["g_prev"], mem["p_prev"], kind=self._option("beta")) \
-                * mem["p_prev"]
-            if not g @ p < 0:  # not a descent direction: restart with steepest descent
-                p, restarted = -g, True
+            beta = cg_beta(g, mem["g_prev"], mem["p_prev"], kind=self._option("beta"))
+            p = -g + beta * mem["p_prev"]
+        slope, g_max, g_norm = to_host(xp, g @ p, g.abs().max(), g.norm())
+        if g_max == 0:
+            self._carry_evaluation(closure, evaluation.loss, g)
+            self._end("converged: the gradient is zero")
+            return evaluation.loss
+        if not slope < 0:  # not a descent direction: restart with steepest descent
+            p, restarted, slope = -g, True, -g_norm**2
         if restarted:
-            alpha0 = min(1.0, 1.0 / float(g.norm()))
+            alpha0 = first_trial_step(g_norm)
         else:  # N&W (3.60)
-            alpha0 = min(1.0, mem["slope_step"] / float(g @ p))
+            alpha0 = slope_ratio_step(mem["slope_step"], slope)
         result = self._line_search(closure, self._option("line_search"), x,
-                                   float(evaluation.loss), g, p, lr * alpha0, c2=_C2)
+                                   float(evaluation.loss), g, p, lr * alpha0, c2=_C2,
+                                   slope0=slope)
         if result.alpha == 0.0:
             mem.update(p_prev=None, g_prev=None, slope_step=None)
             self._end(f"line search failed ({result.message}); restarting")
         else:
-            # alpha_{k} g_k^T p_k for the next initial step (3.60)
-            mem.update(p_prev=p, g_prev=g, slope_step=result.alpha * float(g @ p))
+            # alpha_k g_k^T p_k for the next initial step (3.60)
+            mem.update(p_prev=p, g_prev=g, slope_step=result.alpha * slope)
             self._end(f"step taken (alpha={result.alpha:.3g}): {result.message}")
         return evaluation.loss

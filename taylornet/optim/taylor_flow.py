@@ -93,7 +93,7 @@ class TaylorFlow(ClosureOptimizer):
         us = self._flat.unflatten(u)
         with torch.enable_grad():
             uHu = sum((h * ui).sum() for h, ui in zip(local_Hu, us, strict=True)
-                      if h.requires_grad)
+                      if h is not None and h.requires_grad)
             if not torch.is_tensor(uHu):  # H(x) u does not depend on x: D^3 f = 0
                 return torch.zeros_like(u)
             t3 = torch.autograd.grad(uHu, self._flat.params, allow_unused=True)
