@@ -49,7 +49,7 @@ book: $(VENV)/.stamp-book
 # single-threaded, by tests/test_chapters.py), then the numerical tests again on one
 # BLAS/torch thread: another reduction order, another rounding, the same claims.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-test: bubblewrap chromium $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
+test: bubblewrap postgresql chromium $(VENV)/.stamp-book $(VENV)/.stamp-grade $(VENV)/.stamp-test
 	@$(BIN)/python -c "import torch; print('torch', torch.__version__, '|', torch.get_num_threads(), 'threads')"
 	@$(BIN)/pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
@@ -78,6 +78,18 @@ bubblewrap:
 	  { $$S apt-get install -y -qq bubblewrap || { $$S apt-get update -qq \
 	    && $$S apt-get install -y -qq bubblewrap; }; } > /dev/null 2>&1 \
 	  || echo "WARNING: bubblewrap could not be installed: the sandbox tests skip (fail in CI)"; }
+
+# The gradebook tests (tests/test_gradebook_postgres.py, tests/test_grading_parallel.py)
+# start a throw-away PostgreSQL server of their own: Debian's postgresql, installed the
+# same way; without it they skip locally and fail in CI.
+.PHONY: postgresql
+postgresql:
+	@{ command -v initdb > /dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; } || { \
+	  S=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); echo "installing postgresql (apt-get)"; \
+	  { $$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql || { $$S apt-get update -qq \
+	    && $$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }; } > /dev/null 2>&1 \
+	  || if [ -n "$(CI)" ]; then echo "ERROR: postgresql is missing and apt-get could not install it (the gradebook tests need Debian's postgresql)"; exit 1; \
+	     else echo "WARNING: postgresql could not be installed: the PostgreSQL gradebook tests skip"; fi; }
 
 # The browser test (tests/test_book_browser.py) opens the built book in Debian's
 # chromium, installed the same way; without it the test skips locally and fails in CI.

@@ -29,7 +29,10 @@ if _ROOT not in sys.path:
 
 c.CourseDirectory.course_id = "taylornet"
 c.CourseDirectory.root = _ROOT
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
+# The gradebook: SQLite in this folder, or the database that TAYLORNET_DB_URL names, e.g.
+# postgresql+psycopg://grader@dbhost/taylornet (exercises/README.md, "Parallel grading").
+c.CourseDirectory.db_url = os.environ.get("TAYLORNET_DB_URL") or \
+    "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
 
 # Each cell of a notebook gets at most this many seconds when it is validated or
 # autograded (an infinite loop in a submission costs a minute, not the grader's day).

@@ -85,16 +85,20 @@ time a tripwire or a reference needs it.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import importlib
 import inspect
+import io
 import sys
 import types
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from taylornet import grading_visible
 from taylornet.grading_visible import (
     DEFAULT_ATOL_SCALE,
     DEFAULT_RTOL,
@@ -105,6 +109,7 @@ from taylornet.grading_visible import (
     _format_array,
     _lines,
     _ndarray,
+    _partial_credit,
     _quiet,
     _same_bool,
     _snapshot,
@@ -521,6 +526,8 @@ def run_student(student_fn, name, args=(), kwargs=None, *, label="", hint=""):
     argument was modified in place.
     """
     _check_callable(student_fn, name)
+    if _RECORDER is not None:  # the checks that follow judge this case
+        _RECORDER.open_case(name, label or "call")
     context = _context(label or "call", hint)
     c_args, c_kwargs = tuple(args), dict(kwargs or {})
     copied_args, copied_kwargs = _copies(c_args), _copies(c_kwargs)
@@ -541,8 +548,7 @@ def check_raises(student_fn, name, cases, exception):
     _check_callable(student_fn, name)
     ref = reference(name)
     wanted = getattr(exception, "__name__", None) or " or ".join(e.__name__ for e in exception)
-    for c in cases:
-        context = _context(c.label, c.hint)
+    for c in cases:  # the grader's own check first: the reference raises on every case
         try:
             with _quiet():
                 ref(*_copies(c.args), **_copies(c.kwargs))
@@ -550,8 +556,9 @@ def check_raises(student_fn, name, cases, exception):
             pass
         else:
             raise RuntimeError(f"grader error: the reference `{name}` does not raise {wanted}"
-                               f"\n{context}")
-        _tally(functools.partial(_raises_case, student_fn, name, c, exception, wanted, context))
+                               f"\n{_context(c.label, c.hint)}")
+    _run_cases(name, cases, lambda c: functools.partial(
+        _raises_case, student_fn, name, c, exception, wanted, _context(c.label, c.hint)))
 
 
 def _raises_case(student_fn, name, c, exception, wanted, context) -> None:
@@ -615,8 +622,8 @@ def check_against_reference(
     """
     _check_callable(student_fn, name)
     ref = reference(name)
-    for c in cases:
-        _tally(functools.partial(_reference_case, student_fn, name, ref, c, outputs, rtol, atol))
+    _run_cases(name, cases, lambda c: functools.partial(
+        _reference_case, student_fn, name, ref, c, outputs, rtol, atol))
 
 
 def _reference_case(student_fn, name, ref, c, outputs, rtol, atol) -> None:
@@ -645,6 +652,220 @@ def _reference_case(student_fn, name, ref, c, outputs, rtol, atol) -> None:
 
     for label, value, want in pairs:
         _compare(name, label, value, want, rtol, atol, context)
+
+
+# --------------------------------------------------------------------------
+# Item analysis: what every hidden case of a test cell did
+# --------------------------------------------------------------------------
+#: A case's outcome: ``"pass"``, ``"fail"``, ``"timeout"`` (the call did not return in
+#: time), ``"kernel died"``, ``"reference"`` (it called the reference), ``"not run"``.
+CASE_STATUSES = ("pass", "fail", "timeout", "kernel died", "reference", "not run")
+#: The MIME type of the output in which the grader keeps a test cell's cases (the
+#: autograded notebook has it; the feedback filter removes it).
+CASES_MIME = "application/vnd.taylornet.cases+json"
+
+
+def first_line(error: BaseException | str) -> str:
+    """The headline of a failure message (what a report lists next to a case)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def failure_status(error: BaseException) -> str:
+    """What stopped a check, read off the exception and its causes (see :data:`CASE_STATUSES`).
+
+    The grader's executor marks a call that ran past the cell timeout (``timed_out``)
+    and a kernel that died or stopped answering (an exception with ``ename``
+    ``KernelDied`` or ``KernelUnresponsive``); the student's code cannot set these,
+    since it runs in another process.
+    """
+    if isinstance(error, ReferenceCallError):
+        return "reference"
+    seen, cause = set(), error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if getattr(cause, "timed_out", False) or getattr(cause, "ename", "") == \
+                "KernelUnresponsive":
+            return "timeout"
+        if getattr(cause, "ename", "") == "KernelDied":
+            return "kernel died"
+        cause = cause.__cause__ or cause.__context__
+    return "fail"
+
+
+class CaseRecorder:
+    """The hidden cases of one test cell, in the order they ran, with their outcomes.
+
+    The grader (its checker, or a rehearsal in one process) sets :data:`_RECORDER` to one
+    for each test cell, and ``grading_visible._ON_FAILURE`` to its :meth:`on_failure`.
+    Then, in all-or-nothing grading, a failed check no longer stops the cell: the other
+    checks and every hidden case still run and are recorded, and the grader shows the
+    **first** failure, with the output printed before it, as the cell's error, so the
+    verdict and the message are those of a run that stops there. A check that calls the
+    reference, times out or loses the kernel still stops the cell at once (the rest of
+    its call's cases are ``"not run"``). A :func:`run_student` call opens a case named by
+    its ``label``; the property checks after it decide it, up to the next case or the
+    end of the cell. Each record is ``{"exercise", "label", "status", "message"}``
+    (message: the first line of the failure, ``""`` for a pass).
+    """
+
+    def __init__(self):
+        self.cases: list[dict] = []
+        self.failures: list[BaseException] = []
+        self.first: BaseException | None = None  # all-or-nothing: the cell's verdict
+        self.mark: int | None = None  # how much the cell had printed before it
+        self._open: tuple[str, str, int] | None = None
+
+    def on_failure(self, failure: BaseException) -> bool:
+        """A check failed: keep it; ``True`` if the cell may go on (a plain failure)."""
+        self.failures.append(failure)
+        if failure_status(failure) != "fail":
+            return False
+        if _partial_credit():  # the cell goes on anyway, and scores what passed
+            return True
+        if self.first is None:
+            self.first = failure
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.mark = sys.stdout.tell()
+        return True
+
+    def add(self, exercise: str, label: str, status: str, message: str = "") -> None:
+        if status not in CASE_STATUSES:
+            raise ValueError(f"unknown case status {status!r}")
+        self.cases.append({"exercise": exercise, "label": label, "status": status,
+                           "message": message})
+
+    def open_case(self, exercise: str, label: str) -> None:
+        """A property case begins (:func:`run_student`); the one before it is decided."""
+        self.close()
+        self._open = (exercise, label, len(self.failures))
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Decide the open property case: failed by ``error``, or by a failed check."""
+        if self._open is None:
+            return
+        exercise, label, failed_before = self._open
+        self._open = None
+        failed = self.failures[failed_before:]
+        if error is not None:
+            self.add(exercise, label, failure_status(error), first_line(error))
+        elif failed:
+            self.add(exercise, label, failure_status(failed[0]), first_line(failed[0]))
+        else:
+            self.add(exercise, label, "pass")
+
+    def verdict(self, error: BaseException | None, printed: str) -> tuple:
+        """``(error, printed)`` as a run that stops at the first failure would show them."""
+        if self.first is None:
+            return error, printed
+        return self.first, printed if self.mark is None else printed[:self.mark]
+
+
+#: The recorder of the test cell being checked (set by the grader), or ``None``.
+_RECORDER: CaseRecorder | None = None
+
+
+class RecordedRun(NamedTuple):
+    """What :func:`run_recorded` saw: the cell's first error, its last value, what it
+    printed, and the :class:`CaseRecorder` (``error`` and ``printed`` as run, before
+    :meth:`CaseRecorder.verdict`)."""
+
+    error: BaseException | None
+    value: object
+    printed: str
+    recorder: CaseRecorder
+
+
+def run_recorded(source: str, namespace: dict, name: str, *,
+                 reference_in_reach: bool = True) -> RecordedRun:
+    """Run a test cell's code in ``namespace`` with every check and hidden case recorded.
+
+    Each run counts its checks afresh (a new partial-credit key); the value of a final
+    expression is returned, as a notebook would display it. ``reference_in_reach=False``
+    (the student's code runs elsewhere) turns the reference tripwire off for the run.
+    """
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    printed, value, error = io.StringIO(), None, None
+    recorder = CaseRecorder()
+    grading_visible._CELL_KEY = object()  # a new cell: nothing counted before counts
+    grading_visible._TRIPWIRE_OFF = not reference_in_reach
+    global _RECORDER
+    _RECORDER = recorder
+    grading_visible._ON_FAILURE = recorder.on_failure
+    try:
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                exec(compile(tree, name, "exec"), namespace)  # noqa: S102 - the course's cell
+                if last is not None:
+                    value = eval(compile(ast.Expression(last.value), name, "eval"),  # noqa: S307
+                                 namespace)
+            except Exception as exc:  # noqa: BLE001 - the cell's verdict
+                error = exc
+        recorder.close(error)
+    finally:
+        grading_visible._CELL_KEY = None
+        grading_visible._TRIPWIRE_OFF = False
+        _RECORDER = None
+        grading_visible._ON_FAILURE = None
+    return RecordedRun(error, value, printed.getvalue(), recorder)
+
+
+def cell_record(cell: str, error: BaseException | None, cases: list[dict]) -> dict:
+    """The record of one checked test cell, as the grader stores it under :data:`CASES_MIME`.
+
+    ``{"version": 1, "cell": grade id, "status": "pass" | "partial" | "fail" |
+    "timeout" | "kernel died" | "reference", "message": the first line of the cell's
+    error (``""`` when it passed), "cases": the :class:`CaseRecorder` records, in the
+    order they ran}``; ``"partial"``: no error, but partial credit counted failed cases.
+    """
+    failed = any(c["status"] not in ("pass", "not run") for c in cases)
+    status = failure_status(error) if error is not None else "partial" if failed else "pass"
+    return {"version": 1, "cell": cell, "status": status,
+            "message": "" if error is None else first_line(error),
+            "cases": [dict(c) for c in cases]}
+
+
+def _keep_failure(check, caught: list) -> None:
+    """Run ``check``; keep its failure in ``caught`` (partial credit swallows it) and raise."""
+    try:
+        check()
+    except GradingFailure as failure:
+        caught.append(failure)
+        raise
+
+
+def _run_cases(name: str, cases, check_of) -> None:
+    """Run ``check_of(c)`` for every case ``c``, counted by ``_tally`` (and recorded)."""
+    recorder = _RECORDER
+    if recorder is None:
+        for c in cases:
+            _tally(check_of(c))
+        return
+    recorder.close()
+    cases = list(cases)
+    first: GradingFailure | None = None
+    for i, c in enumerate(cases):
+        caught: list[BaseException] = []
+        try:
+            passed = _tally(functools.partial(_keep_failure, check_of(c), caught))
+        except GradingFailure as failure:
+            status = failure_status(failure)
+            recorder.add(name, c.label, status, first_line(failure))
+            first = first or failure
+            if status == "fail":
+                continue
+            for rest in cases[i + 1:]:  # the reference, a timeout, a lost kernel: stop
+                recorder.add(name, rest.label, "not run")
+            break
+        if passed:
+            recorder.add(name, c.label, "pass")
+        else:  # partial credit counted the failure and went on
+            recorder.add(name, c.label, failure_status(caught[-1]) if caught else "fail",
+                         first_line(caught[-1]) if caught else "")
+    if first is not None:
+        raise first
 
 
 # Register the rules now, while the student has not run anything yet.

@@ -421,6 +421,9 @@ class _Tally:
 _CELL_KEY: object = None
 #: ``True`` while the grader's checker runs a cell: the student's code runs elsewhere.
 _TRIPWIRE_OFF = False
+#: Set by the grader while it records a cell's cases (``taylornet.grading.CaseRecorder``):
+#: told of every failed check; ``True`` lets an all-or-nothing cell go on to its other checks.
+_ON_FAILURE = None
 
 
 def _current_cell() -> object:
@@ -463,7 +466,12 @@ def _tally(run_check) -> bool:
     except ReferenceCallError:
         raise
     except GradingFailure as failure:
-        if not _partial_credit() or _Tally.depth > 1:
+        if _Tally.depth > 1:
+            raise
+        keep_going = _ON_FAILURE is not None and _ON_FAILURE(failure)
+        if not _partial_credit():
+            if keep_going:  # the grader records every check; the verdict is the first failure
+                return False
             raise
         tally = _this_cell()
         tally.failed.append(str(failure))

@@ -15,7 +15,11 @@ kernel, which runs the student's function and sends back what it did
   score) is written here, so a submission cannot forge it;
 * what only the call itself can show (an argument modified in place, the calls
   made to a given function) is reported by the kernel, and can at worst lose the
-  points of that check: it cannot turn a wrong result into a right one.
+  points of that check: it cannot turn a wrong result into a right one;
+* every check and every hidden case of the cell runs, also after a failure, and is
+  recorded (:class:`taylornet.grading.CaseRecorder`); the cell shows the first
+  failure, as a run that stops there would, and the executor keeps the record as an
+  output of type :data:`CASES_MIME` (:func:`cases_output`) for the item analysis.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ import cloudpickle
 import numpy as np
 from nbformat import NotebookNode
 
-from taylornet import grading_visible
+from taylornet import grading
 from taylornet_grader.codec import Unsupported, decode
 
-__all__ = ["KernelLost", "RemoteFunction", "StudentError", "TrustedChecker", "free_names"]
+__all__ = ["CASES_MIME", "KernelLost", "RemoteFunction", "StudentError", "TrustedChecker",
+           "cases_output", "free_names"]
+
+CASES_MIME = grading.CASES_MIME  # the output that records a cell's hidden cases
 
 
 class KernelLost(Exception):
@@ -140,31 +147,68 @@ class TrustedChecker:
             for source in setup_sources:
                 exec(compile(source, "set-up cell", "exec"), self.namespace)  # noqa: S102
 
+    #: The record of the hidden cases of the last cell run (:func:`cases_output`).
+    last_record: NotebookNode | None = None
+
     def run_cell(self, source: str, name: str) -> list[NotebookNode]:
-        """The outputs of the test cell ``source``; its checks are counted afresh."""
+        """The outputs of the test cell ``source``; its checks are counted afresh.
+
+        The record of its hidden cases is then :attr:`last_record` (the executor adds
+        it to the cell's outputs); a lost kernel's :class:`KernelLost` carries the
+        outputs and the record in its ``outputs``.
+        """
         tree = ast.parse(source)
         namespace = dict(self.namespace)
         for missing in free_names(tree) - set(namespace):
             namespace[missing] = RemoteFunction(missing, self._call_in_kernel)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        printed, value, error = io.StringIO(), None, None
-        grading_visible._CELL_KEY = object()  # a new cell: nothing counted before counts
-        grading_visible._TRIPWIRE_OFF = True  # the reference is not in the kernel to call
-        try:
-            with contextlib.redirect_stdout(printed), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    exec(compile(tree, name, "exec"), namespace)  # noqa: S102
-                    if last is not None:
-                        value = eval(compile(ast.Expression(last.value), name, "eval"), namespace)  # noqa: S307
-                except KernelLost:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the cell's verdict
-                    error = exc
-        finally:
-            grading_visible._CELL_KEY = None
-            grading_visible._TRIPWIRE_OFF = False
-        return _outputs(printed.getvalue(), value, error)
+        # every check and hidden case runs, for item analysis; the student's code runs in
+        # the kernel, so the reference tripwire has nothing to watch here
+        run = grading.run_recorded(source, namespace, name, reference_in_reach=False)
+        error, recorder = run.error, run.recorder
+        stopped_by = error
+        error, text = recorder.verdict(error, run.printed)  # the first failure's
+        self.last_record = record = cases_output(name, error, recorder.cases)
+        lost = _kernel_lost(stopped_by, recorder.cases)
+        if lost is not None:  # the executor restarts the kernel and writes the error
+            shown = None if _chain_has(error, KernelLost) else error
+            lost.outputs = [*_outputs(text, None, shown), record]
+            raise lost
+        return _outputs(text, run.value, error)
+
+
+def _chain(error: BaseException | None):
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _chain_has(error: BaseException | None, kind: type) -> bool:
+    return any(isinstance(e, kind) for e in _chain(error))
+
+
+def _kernel_lost(error: BaseException | None, cases: list[dict]) -> KernelLost | None:
+    """The kernel loss behind a cell's error, or behind a case after its first failure."""
+    for cause in _chain(error):
+        if isinstance(cause, KernelLost):
+            return cause
+    if any(c["status"] == "kernel died" for c in cases):
+        return KernelLost("KernelDied", "the kernel died while the student's code ran "
+                          "(os._exit, a signal, or the sandbox's CPU-time or memory "
+                          "limit); it was restarted")
+    return None
+
+
+def cases_output(cell: str, error: BaseException | None, cases: list[dict]) -> NotebookNode:
+    """The record of one checked test cell (:func:`taylornet.grading.cell_record`) as an
+    output under :data:`CASES_MIME`, with a one-line summary as ``text/plain`` for the
+    instructor's viewers. The autograded notebook keeps it; the feedback drops it."""
+    record = grading.cell_record(cell, error, cases)
+    failed = sum(c["status"] not in ("pass", "not run") for c in cases)
+    summary = f"hidden cases: {len(cases)} recorded, {failed} failed ({record['status']})"
+    return NotebookNode(output_type="display_data", metadata={},
+                        data={CASES_MIME: record, "text/plain": summary})
 
 
 def _outputs(text: str, value, error: BaseException | None) -> list[NotebookNode]:

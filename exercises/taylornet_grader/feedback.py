@@ -15,6 +15,10 @@ autograded notebook and the gradebook keep everything) and
   (a submission may print ``In[-1]`` or raise it as an error message) by
   ``[hidden test]``.
 
+It also drops the record of each test cell's hidden cases (an output of type
+``application/vnd.taylornet.cases+json``, kept for the instructor's item analysis):
+it names every hidden case.
+
 What is left: pass/fail and points per cell (``GetGrades``), the visible tests,
 the error names and the messages of the grading helpers (the failing case and a
 hint), which are written to be shown.
@@ -26,6 +30,8 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer, Unicode
+
+from taylornet.grading import CASES_MIME
 
 __all__ = ["HideHiddenTests", "hidden_lines"]
 
@@ -89,6 +95,8 @@ class HideHiddenTests(Preprocessor):
                     indent = re.match(r"\s*", hidden[0]).group()
                     shown.insert(where, indent + self.placeholder.format(n=len(hidden)))
                     cell.source = "\n".join(shown)
+            if "outputs" in cell:  # the hidden cases' record is for the instructor only
+                cell.outputs = [o for o in cell.outputs if CASES_MIME not in o.get("data", {})]
             for output in cell.get("outputs", []):
                 self._clean(output, pattern, short_traceback=had_hidden)
         return nb, resources

@@ -591,7 +591,32 @@ class SandboxedExecute(Execute):
         self._timed_out = False
         self._checker = None
         self._shim_ready = False
-        return super().preprocess(nb, resources, km)
+        self._kernel_seconds = 0.0
+        started = time.perf_counter()
+        nb, resources = super().preprocess(nb, resources, km)
+        if resources is not None:  # read by the parallel autograde's timing log
+            seconds = time.perf_counter() - started
+            resources["taylornet_timing"] = {"kernel_start": self._kernel_seconds,
+                                             "execution": seconds - self._kernel_seconds,
+                                             "restarts": self._restarts}
+        return nb, resources
+
+    async def async_start_new_kernel(self, **kwargs):
+        started = time.perf_counter()
+        try:
+            return await super().async_start_new_kernel(**kwargs)
+        finally:
+            self._kernel_seconds += time.perf_counter() - started
+
+    async def async_start_new_kernel_client(self):
+        started = time.perf_counter()  # up to the kernel's first answer (wait_for_ready)
+        try:
+            return await super().async_start_new_kernel_client()
+        finally:
+            self._kernel_seconds += time.perf_counter() - started
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbclient's sync names, timed too
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
@@ -649,7 +674,9 @@ class SandboxedExecute(Execute):
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
         try:
             cell.outputs = self._checker.run_cell(cell.source, name)
+            cell.outputs.append(self._checker.last_record)  # the hidden cases' outcomes
         except KernelLost as lost:
+            cell.outputs = list(getattr(lost, "outputs", []))  # the checker's, if any
             self._error(cell, lost.ename, lost.evalue)
             self._recover(index)
         self.nb.cells[index] = cell  # nbclient put each call's cell at this index
@@ -673,8 +700,10 @@ class SandboxedExecute(Execute):
             if not self._responds(self.interrupt_grace):
                 raise KernelLost("KernelUnresponsive", "a call ran past the timeout and "
                                  "ignored the interrupt; the kernel was restarted")
-            raise GradingFailure(f"`{name}` did not return within {self.timeout} s: "
-                                 "an endless loop?")
+            timeout = GradingFailure(f"`{name}` did not return within {self.timeout} s: "
+                                     "an endless loop?")
+            timeout.timed_out = True  # recorded as a timeout (taylornet.grading.failure_status)
+            raise timeout
         reports = [o.data[grading_codec.RESULT_MIME] for o in call.outputs
                    if o.get("output_type") == "display_data"
                    and grading_codec.RESULT_MIME in o.get("data", {})]
@@ -725,11 +754,13 @@ class SandboxedExecute(Execute):
                              self._restarts, self.max_restarts)
             if self._restarts > self.max_restarts:
                 return
+            started = time.perf_counter()
             run_sync(self.km.restart_kernel)(now=True)
             self.kc.stop_channels()
             self.kc = self.km.client()
             self.kc.start_channels()
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._kernel_seconds += time.perf_counter() - started
             self._shim_ready = False
             if self._replay(index):
                 return
