@@ -262,6 +262,7 @@ INSPECT = """(widgetSel) => {
       const input = cell ? cell.querySelector('.cell_input') : null;
       return {text: o.innerText,
               traceback: !!o.querySelector('.traceback, .output.error, .output.stderr'),
+              quotes: !!cell && cell.classList.contains('tag_quotes-grader-messages'),
               source: input ? input.innerText : ''};
     }),
     sidebar: Array.from(document.querySelectorAll('.bd-sidenav a[href]')).map(a => a.href),
@@ -316,12 +317,15 @@ ERROR_WORD = re.compile(r"\b\w*Error\b")
 
 
 def output_problems(outputs):
-    """Tracebacks anywhere; an ``...Error`` only where the cell catches it on purpose."""
+    """Tracebacks anywhere; an ``...Error`` only where the cell catches it on purpose,
+    or quotes a grader's messages as data (a cell tagged ``quotes-grader-messages``)."""
     problems = []
     for out in outputs:
         text = out["text"]
         if out["traceback"] or "Traceback (most recent call last)" in text:
             problems.append(f"cell output with a traceback: {text.strip()[:300]!r}")
+        elif out.get("quotes"):
+            continue
         elif ERROR_WORD.search(text) and not re.search(r"\bexcept\b", out["source"]):
             problems.append(f"cell output shows an error its cell does not catch: "
                             f"{text.strip()[:300]!r}")
