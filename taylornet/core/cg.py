@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .._array import check_same_shape, dot, namespace, norm, to_host
 from ._checks import check_finite, check_iteration_limits
 
@@ -127,12 +129,15 @@ def cg(A, b, x0=None, tol=1e-10, max_iter=None, *, precondition=None,
         Ap = matvec(p)
         n_matvec += 1
         pAp = dot(xp, p, Ap)
-        alpha = ry / pAp
-        x_next = x + alpha * p
-        r_next = r + alpha * Ap
-        y_next = solve_m(r_next)
-        ry_next = dot(xp, r_next, y_next)
-        rr_next = ry_next if precondition is None else dot(xp, r_next, r_next)
+        # The next iterate is formed before p.Ap is checked, so that one host read
+        # serves both; with p.Ap = 0 it is discarded below (hence no NumPy warning).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = ry / pAp
+            x_next = x + alpha * p
+            r_next = r + alpha * Ap
+            y_next = solve_m(r_next)
+            ry_next = dot(xp, r_next, y_next)
+            rr_next = ry_next if precondition is None else dot(xp, r_next, r_next)
         pAp_host, rr_next_host = to_host(xp, pAp, rr_next)
         if not math.isfinite(pAp_host):
             raise ValueError(f"{func}: A p is not finite at iteration {k}")
