@@ -65,9 +65,23 @@ def _config(root: Path, mode: str):
 
 def grade(assignment: str, mode: str, students: int, workdir: Path) -> float:
     """Wall-clock seconds of one ``autograde`` of ``students`` submissions of ``assignment``."""
-    from nbgrader.apps import NbGraderAPI
 
     root = workdir / f"{assignment}-{mode}"
+    api = _course_with_submissions(root, assignment, students, mode)
+    start = time.perf_counter()
+    result = api.autograde(assignment, "*")
+    seconds = time.perf_counter() - start
+    assert result["success"], result.get("log", "")[-3000:]
+    if mode == "bwrap":
+        assert "taylornet sandbox: bubblewrap" in result.get("log", ""), "bwrap did not run"
+    return seconds
+
+
+def _course_with_submissions(root: Path, assignment: str, students: int, mode: str):
+    """A course at ``root`` with the release made and ``students`` submissions (2/3
+    solved, 1/3 untouched); returns its ``NbGraderAPI``."""
+    from nbgrader.apps import NbGraderAPI
+
     root.mkdir(parents=True)
     shutil.copy(EXERCISES / "nbgrader_config.py", root)
     shutil.copytree(EXERCISES / "taylornet_grader", root / "taylornet_grader",
@@ -83,36 +97,14 @@ def grade(assignment: str, mode: str, students: int, workdir: Path) -> float:
         path = root / "submitted" / f"student{k:02d}" / assignment / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(solved if k % 3 != 2 else release, str(path))
-    start = time.perf_counter()
-    result = api.autograde(assignment, "*")
-    seconds = time.perf_counter() - start
-    assert result["success"], result.get("log", "")[-3000:]
-    if mode == "bwrap":
-        assert "taylornet sandbox: bubblewrap" in result.get("log", ""), "bwrap did not run"
-    return seconds
+    return api
 
 
 # ---------------------------------------------------------------- parallel autograde
 def parallel_course(assignment: str, students: int, workdir: Path) -> Path:
     """A course with ``students`` submissions (2/3 solved, 1/3 untouched), the release made."""
-    from nbgrader.apps import NbGraderAPI
-
     root = workdir / f"{assignment}-parallel"
-    root.mkdir(parents=True)
-    shutil.copy(EXERCISES / "nbgrader_config.py", root)
-    shutil.copytree(EXERCISES / "taylornet_grader", root / "taylornet_grader",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(EXERCISES / "source" / assignment, root / "source" / assignment)
-    (root / "exchange").mkdir()
-    api = NbGraderAPI(config=_config(root, "bwrap"))
-    result = api.generate_assignment(assignment)
-    assert result["success"], result.get("log", "")
-    solved = nbformat.read(root / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    release = nbformat.read(root / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-    for k in range(students):
-        path = root / "submitted" / f"student{k:02d}" / assignment / f"{assignment}.ipynb"
-        path.parent.mkdir(parents=True)
-        nbformat.write(solved if k % 3 != 2 else release, str(path))
+    _course_with_submissions(root, assignment, students, "bwrap")
     return root
 
 

@@ -176,6 +176,14 @@ def _env(**extra) -> dict[str, str]:
     return env
 
 
+def _use_env(mp: pytest.MonkeyPatch) -> None:
+    """Give this process the environment of :func:`_env` (for in-process nbgrader calls)."""
+    env = _env()
+    for var in [v for v in os.environ if v not in env]:
+        mp.delenv(var)
+    mp.setenv("PATH", env["PATH"])
+
+
 def command(root: Path, *args: str, env=None, timeout=900) -> subprocess.CompletedProcess:
     """``python -m taylornet_grader.autograde ...`` run from the course folder."""
     return subprocess.run([sys.executable, "-m", "taylornet_grader.autograde", A, *args],
@@ -243,11 +251,7 @@ def three_runs(tmp_path_factory):
     dask = None
     try:
         with pytest.MonkeyPatch.context() as mp:
-            env = _env()
-            for var in ("PATH", "TAYLORNET_DB_URL"):
-                mp.setenv(var, env[var]) if var in env else mp.delenv(var, raising=False)
-            for var in [v for v in os.environ if v.startswith("TAYLORNET_SANDBOX")]:
-                mp.delenv(var)
+            _use_env(mp)
             root = make_course(tmp_path_factory.mktemp("parallel") / "course")
             generate(root)
             release = nbformat.read(root / "release" / A / f"{A}.ipynb", as_version=4)
@@ -362,11 +366,7 @@ def faults(tmp_path_factory):
 
     _bwrap_or_skip()
     with pytest.MonkeyPatch.context() as mp:
-        env = _env()
-        mp.setenv("PATH", env["PATH"])
-        mp.delenv("TAYLORNET_DB_URL", raising=False)
-        for var in [v for v in os.environ if v.startswith("TAYLORNET_SANDBOX")]:
-            mp.delenv(var)
+        _use_env(mp)
         root = make_course(tmp_path_factory.mktemp("faults") / "course")
         generate(root)
         release = nbformat.read(root / "release" / A / f"{A}.ipynb", as_version=4)
